@@ -1,0 +1,79 @@
+"""The command group and the one place where errors become exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Optional
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, SkillwareError
+
+_COMMANDS = {
+    "run": ("skillware.cli.run_cmd", "run"),
+    "validate": ("skillware.cli.validate_cmd", "validate"),
+    "list": ("skillware.cli.list_cmd", "list_skills"),
+    "info": ("skillware.cli.info_cmd", "info"),
+    "new": ("skillware.cli.new_cmd", "new"),
+}
+
+
+class SkillwareGroup(click.Group):
+    """Loads each command's module on demand and maps SkillwareError to its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name not in _COMMANDS:
+            return None
+        import importlib
+
+        module_name, attr = _COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SkillwareError as exc:
+            report(exc, ctx)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("skillware: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def report(exc: SkillwareError, ctx: click.Context) -> None:
+    """Print one line on stderr (and the traceback with --debug)."""
+    if debug_enabled(ctx):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    click.echo(f"skillware: {exc.kind} error: {exc.one_line()}", err=True)
+
+
+def debug_enabled(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug"))
+
+
+@click.group(cls=SkillwareGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--skills-dir", "skills_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="A skills root to search first (repeatable).")
+@click.version_option(__version__, prog_name="skillware")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, skills_dirs: tuple[str, ...]) -> None:
+    """Run agent skills safely: in process, or in a hardened container.
+
+    Skill ids are category/name, looked up in --skills-dir roots, then SKILLWARE_PATH,
+    then ./skills, then the demo skills shipped with skillware.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["skills_dirs"] = skills_dirs
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="skillware")

@@ -1,0 +1,202 @@
+"""Manifest + policy + engine probe → ContainerSpec: every decision about a container, as data.
+
+Pure: no engine is called here. Secret values are not part of a spec; only their names are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .bundle import Bundle
+from .engine import EngineProbe
+from .errors import EngineError, PolicyError
+from .manifest import Manifest
+from .policy import Limits, Policy
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SHIM_SOURCE = PACKAGE_DIR / "shim" / "shim.py"
+BASE_SKILL_SOURCE = PACKAGE_DIR / "core" / "base_skill.py"
+SECCOMP_PROFILE = PACKAGE_DIR / "data" / "seccomp.json"
+SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
+CONTAINER_USER = "65534:65534"  # nobody:nogroup, present in every Debian-based image
+MANAGED_LABEL = "io.skillware.managed"
+OWNER_LABEL = "io.skillware.owner"
+GVISOR_FLAGS = ("platform=ptrace", "network=none", "ignore-cgroups")
+CONTRACT_ENV = (
+    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    ("HOME", "/tmp"),
+    ("LANG", "C.UTF-8"),
+    ("PYTHONPATH", "/opt/skillware"),
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("PYTHONUNBUFFERED", "1"),
+    ("SKILLWARE_CONTRACT", "1"),
+    ("SKILLWARE_BUNDLE", "/skill"),
+)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A read-only bind mount (there are no writable ones)."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything that decides what one container may do."""
+
+    engine: str
+    engine_path: str
+    rootless: bool
+    name: str
+    image: str
+    command: Tuple[str, ...]
+    mounts: Tuple[Mount, ...]
+    env: Tuple[Tuple[str, str], ...]
+    passthrough_env: Tuple[str, ...]
+    limits: Limits
+    nofile: int
+    seccomp_profile: str
+    runtime: Optional[str]
+    runtime_flags: Tuple[str, ...]
+    labels: Tuple[Tuple[str, str], ...]
+    user: str = CONTAINER_USER
+    limits_enforced: bool = True
+    decisions: Tuple[str, ...] = field(default=(), compare=False)
+
+
+def owner_token() -> str:
+    """`pid:starttime` of this process; the start time tells a reused pid from ours."""
+    return f"{os.getpid()}:{process_start_time(os.getpid())}"
+
+
+def process_start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def _resolve_limits(manifest: Manifest, policy: Policy, decisions: List[str]) -> Limits:
+    asked = manifest.container
+    values = {}
+    for name in ("memory", "cpus", "pids", "timeout", "tmpfs"):
+        want = getattr(asked, name)
+        ceiling = getattr(policy.ceilings, name)
+        if want is not None and want > ceiling:
+            raise PolicyError(f"{manifest.id}: container.{name} asks for {_show(name, want)}, "
+                              f"above the policy ceiling of {_show(name, ceiling)}",
+                              f"ask for at most {_show(name, ceiling)}, or raise ceilings.{name} in the policy")
+        if want is None:
+            want = min(getattr(policy.defaults, name), ceiling)
+            decisions.append(f"{name}: policy default {_show(name, want)}")
+        values[name] = want
+    return Limits(output=policy.defaults.output, **values)
+
+
+def _show(name: str, value: float) -> str:
+    if name in ("memory", "tmpfs"):
+        return f"{int(value) // (1024 * 1024)}m" if int(value) % (1024 * 1024) == 0 else f"{int(value)} bytes"
+    if name == "timeout":
+        return f"{value:g}s"
+    return f"{value:g}"
+
+
+def bundle_image_tag(bundle: Bundle, content_hash: str) -> str:
+    """Tag of an image built from the bundle's Dockerfile: changes when the bundle changes."""
+    safe = "".join(c if c.isalnum() else "-" for c in bundle.id.lower()).strip("-")
+    return f"localhost/skillware-skill-{safe}:{content_hash[:16]}"
+
+
+def _check_mount_source(path: Path) -> str:
+    text = str(path)
+    if any(c in text for c in ":,\n"):
+        raise EngineError(f"{text}: the path contains ':' or ',' which engines cannot mount",
+                          "move the bundle to a path without those characters")
+    return text
+
+
+def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: EngineProbe, *,
+                   runtime: Optional[str] = None, allow_unenforced_limits: bool = False,
+                   image: Optional[str] = None, caller_env: Optional[dict[str, str]] = None,
+                   serve: bool = False) -> ContainerSpec:
+    """Decide the container for one run. Raises PolicyError / EngineError instead of weakening."""
+    decisions: List[str] = []
+    limits = _resolve_limits(manifest, policy, decisions)
+    chosen_image = image or manifest.container.image or policy.image
+    if not policy.image_allowed(chosen_image):
+        raise PolicyError(f"{manifest.id}: image {chosen_image!r} is not in the policy's allowed_images",
+                          "use an allowed image, or add it to allowed_images")
+    gvisor = manifest.container.isolation == "gvisor"
+    chosen_runtime = probe.runtime_for(runtime or policy.runtime)
+    runtime_flags: Tuple[str, ...] = ()
+    if gvisor:
+        if probe.name != "podman" or "runsc" not in probe.runtimes or probe.rootless:
+            raise EngineError(f"{manifest.id} needs gVisor (isolation: gvisor), which needs rootful podman "
+                              f"with runsc; this engine is {'rootless ' if probe.rootless else ''}{probe.name}",
+                              "apt-get install runsc and run as root with --engine podman")
+        chosen_runtime, runtime_flags = "runsc", GVISOR_FLAGS
+        decisions.append("runtime: runsc (isolation: gvisor)")
+    enforced = probe.limits_enforced and not gvisor
+    if not enforced:
+        why = "gVisor runs with ignore-cgroups" if gvisor else \
+            f"{'rootless ' if probe.rootless else ''}{probe.name} on cgroup {probe.cgroup_version}"
+        if not (allow_unenforced_limits or policy.allow_unenforced_limits):
+            from .errors import LimitsNotEnforced
+
+            raise LimitsNotEnforced(f"memory/pids/cpu limits cannot be enforced here ({why}); refusing to run "
+                                    f"{manifest.id}", "fix the host (see `skillware doctor`), or accept it with "
+                                    "--allow-unenforced-limits")
+        decisions.append(f"override: limits NOT enforced ({why}), allowed by operator")
+    env = dict(caller_env if caller_env is not None else os.environ)
+    passthrough = ["SKILLWARE_MANIFEST_JSON"]
+    for var in manifest.env_vars:
+        if env.get(var.name):
+            if policy.env_var_allowed(var.name):
+                passthrough.append(var.name)
+            else:
+                decisions.append(f"env: {var.name} withheld (not in policy allowed_env_vars)")
+    contract_env = CONTRACT_ENV + (("SKILLWARE_ENV_VARS", ",".join(passthrough[1:])),)
+    return ContainerSpec(
+        engine=probe.name, engine_path=probe.path, rootless=probe.rootless,
+        name=f"skillware-{secrets.token_hex(6)}",
+        image=chosen_image,
+        command=(*(manifest.container.command or SHIM_COMMAND), *(("--serve",) if serve else ())),
+        mounts=(
+            Mount(_check_mount_source(bundle.path), "/skill"),
+            Mount(str(SHIM_SOURCE), "/opt/skillware/shim.py"),
+            Mount(str(BASE_SKILL_SOURCE), "/opt/skillware/skillware/core/base_skill.py"),
+        ),
+        env=contract_env,
+        passthrough_env=tuple(passthrough),
+        limits=limits,
+        nofile=policy.nofile,
+        seccomp_profile=str(SECCOMP_PROFILE),
+        runtime=chosen_runtime,
+        runtime_flags=runtime_flags,
+        labels=((MANAGED_LABEL, "1"), (OWNER_LABEL, owner_token()), ("io.skillware.skill", manifest.id)),
+        limits_enforced=enforced,
+        decisions=tuple(decisions),
+    )
+
+
+def content_hash(folder: Path) -> str:
+    """sha256 over every file's relative path, mode bit for exec, and bytes (symlinks by target)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if "__pycache__" in rel.split("/"):
+            continue
+        if path.is_symlink():
+            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
+        elif path.is_file():
+            digest.update(f"F {rel} {os.access(path, os.X_OK)} {path.stat().st_size}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,202 @@
+"""manifest.yaml → validated, typed, frozen Manifest. Every problem names file, pointer and fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .bundle import Bundle, check_bundle_location
+from .errors import BundleError, ManifestError, Problem
+from .manifest_cache import cached_manifest, store_manifest
+from .yaml_load import escape_pointer, load_yaml_file
+
+# Variables the host contract sets itself; a manifest may not declare them.
+RESERVED_ENV = re.compile(r"^(SKILLWARE_.*|PATH|HOME|PYTHONPATH|PYTHONHOME|LD_.*|HTTPS?_PROXY|ALL_PROXY|NO_PROXY)$",
+                          re.IGNORECASE)
+
+_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([bkmg]?)$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from an int or a string like `256m`."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value).strip())
+    if not match:
+        raise ValueError(f"not a size: {value!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One declared environment variable (upstream `env_vars` entry)."""
+
+    name: str
+    description: str = ""
+    required: bool = False
+    secret: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """The manifest's `container:` block, as asked; policy decides what is granted."""
+
+    image: Optional[str] = None
+    build: Optional[str] = None
+    command: Optional[Tuple[str, ...]] = None
+    egress: Tuple[str, ...] = ()
+    memory: Optional[int] = None
+    cpus: Optional[float] = None
+    pids: Optional[int] = None
+    timeout: Optional[float] = None
+    tmpfs: Optional[int] = None
+    reuse: bool = False
+    isolation: str = "container"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. `raw` is the parsed document, for upstream APIs that want the dict."""
+
+    id: str
+    name: str
+    version: str
+    description: str
+    short_description: str
+    category: str
+    execution: str
+    parameters: Dict[str, Any]
+    output: Any
+    env_vars: Tuple[EnvVar, ...]
+    requirements: Tuple[str, ...]
+    container: ContainerSettings
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    warnings: Tuple[Problem, ...] = field(default=(), repr=False, compare=False)
+
+
+def known_top_level_keys() -> List[str]:
+    from .schema_check import load_schema
+
+    return sorted(load_schema("manifest.schema.json")["properties"])
+
+
+def check_document(data: Any, bundle: Bundle) -> List[Problem]:
+    """Every problem (and warning) of a parsed manifest document, in file order."""
+    from .schema_check import load_schema, problems_from_validation, schema_problems
+
+    file = bundle.display
+    if not isinstance(data, dict):
+        return [Problem(file, "", f"the manifest must be a mapping, not {type(data).__name__}",
+                        "start with `name: category/skill_name`")]
+    schema = load_schema("manifest.schema.json")
+    problems = problems_from_validation(schema, data, file)
+    for key in ("parameters", "output"):
+        if isinstance(data.get(key), (dict, bool)):
+            problems += schema_problems(data[key], file, f"/{key}")
+    problems += _consistency_problems(data, bundle)
+    problems += [
+        Problem(file, f"/{escape_pointer(key)}", f"unknown top-level key {key!r} is ignored",
+                "remove it, or check its spelling", warning=True)
+        for key in data
+        if key not in schema["properties"]
+    ]
+    return problems
+
+
+def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]:
+    file = bundle.display
+    problems: List[Problem] = []
+    category, folder = bundle.id.split("/")
+    name = data.get("name")
+    if isinstance(name, str) and name not in (folder, bundle.id):
+        problems.append(Problem(file, "/name", f"name {name!r} does not match the bundle's id {bundle.id!r}",
+                                f"use {bundle.id!r} or {folder!r}"))
+    declared = data.get("category")
+    if isinstance(declared, str) and declared != category and bundle.root is not None:
+        problems.append(Problem(file, "/category", f"category {declared!r} differs from the folder {category!r}",
+                                "move the bundle or fix the category", warning=True))
+    env_vars = data.get("env_vars")
+    if isinstance(env_vars, dict):
+        for var in env_vars:
+            if isinstance(var, str) and RESERVED_ENV.match(var):
+                problems.append(Problem(file, f"/env_vars/{escape_pointer(var)}",
+                                        f"{var} is reserved by the host contract", "choose another name"))
+    return problems
+
+
+def _build(data: Dict[str, Any], bundle: Bundle, warnings: List[Problem]) -> Manifest:
+    block = data.get("container") or {}
+    command = block.get("command")
+    settings = ContainerSettings(
+        image=block.get("image"),
+        build=block.get("build"),
+        command=tuple(command) if command else None,
+        egress=tuple(block.get("egress") or ()),
+        memory=parse_size(block["memory"]) if "memory" in block else None,
+        cpus=float(block["cpus"]) if "cpus" in block else None,
+        pids=block.get("pids"),
+        timeout=float(block["timeout"]) if "timeout" in block else None,
+        tmpfs=parse_size(block["tmpfs"]) if "tmpfs" in block else None,
+        reuse=bool(block.get("reuse", False)),
+        isolation=block.get("isolation", "container"),
+    )
+    env_vars = tuple(
+        EnvVar(name=k, description=str((v or {}).get("description", "")), required=bool((v or {}).get("required")),
+               secret=bool((v or {}).get("secret", True)))
+        for k, v in (data.get("env_vars") or {}).items()
+    )
+    name = str(data["name"])
+    return Manifest(
+        id=bundle.id,
+        name=name,
+        version=str(data.get("version", "0.0.0")),
+        description=str(data.get("description", "")).strip(),
+        short_description=str(data.get("short_description", "")).strip(),
+        category=str(data.get("category", bundle.id.split("/")[0])),
+        execution=data.get("execution", "in_process"),
+        parameters=data.get("parameters") or {"type": "object"},
+        output=data.get("output"),
+        env_vars=env_vars,
+        requirements=tuple(data.get("requirements") or ()),
+        container=settings,
+        raw=data,
+        warnings=tuple(warnings),
+    )
+
+
+def read_document(bundle: Bundle) -> Tuple[Any, List[Problem]]:
+    """Parse manifest.yaml (bounded); problems are YAML-level only."""
+    return load_yaml_file(bundle.manifest_path, bundle.display)
+
+
+def validate_bundle(bundle: Bundle) -> List[Problem]:
+    """All problems and warnings of one bundle's manifest (used by `skillware validate`)."""
+    try:
+        check_bundle_location(bundle)
+    except BundleError as exc:
+        return [Problem(bundle.display, "", exc.message, exc.hint)]
+    data, problems = read_document(bundle)
+    if problems:
+        return problems
+    return check_document(data, bundle)
+
+
+def load_manifest(bundle: Bundle) -> Manifest:
+    """Load and validate a bundle's manifest; raise ManifestError listing every error.
+
+    A manifest whose exact bytes validated before is taken from the cache, so unchanged
+    skills skip YAML parsing and jsonschema altogether.
+    """
+    cached = cached_manifest(bundle)
+    if cached is not None:
+        return _build(cached, bundle, [])
+    data, problems = read_document(bundle)
+    if not problems:
+        problems = check_document(data, bundle)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise ManifestError(problems)
+    store_manifest(bundle, data)
+    return _build(data, bundle, problems)

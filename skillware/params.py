@@ -1,0 +1,71 @@
+"""Params: read them (inline JSON, @file, or - for stdin) and validate them against the manifest."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any, Dict, Optional
+
+from .errors import ParamsError
+from .manifest import Manifest
+
+MAX_PARAMS_BYTES = 64 * 1024 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str, source: str) -> Any:
+    """Strict JSON (no NaN/Infinity), with the position of a syntax error."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ParamsError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                          "params must be a JSON object, e.g. '{\"text\": \"hello\"}'") from None
+    except (ValueError, RecursionError) as exc:
+        raise ParamsError(f"{source}: invalid JSON: {exc}", "params must be a JSON object") from None
+
+
+def read_params(spec: Optional[str], stdin: Optional[IO[str]] = None) -> Dict[str, Any]:
+    """Params from `--params`: inline JSON, `@file.json`, or `-` for standard input."""
+    if spec is None:
+        return {}
+    if spec == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        text, source = stream.read(MAX_PARAMS_BYTES + 1), "params from stdin"
+    elif spec.startswith("@"):
+        path = Path(spec[1:])
+        source = f"params file {path}"
+        try:
+            if path.stat().st_size > MAX_PARAMS_BYTES:
+                raise ParamsError(f"{source} is larger than {MAX_PARAMS_BYTES:,} bytes", "pass less data")
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ParamsError(f"{source}: cannot read: {exc.strerror or exc}", "check the path after @") from None
+        except UnicodeDecodeError:
+            raise ParamsError(f"{source}: not UTF-8", "save the file as UTF-8") from None
+    else:
+        text, source = spec, "--params"
+    if len(text) > MAX_PARAMS_BYTES:
+        raise ParamsError(f"{source} is larger than {MAX_PARAMS_BYTES:,} bytes", "pass less data")
+    value = parse_json(text, source)
+    if not isinstance(value, dict):
+        raise ParamsError(f"{source}: params must be a JSON object, got {type(value).__name__}",
+                          "wrap the values in {...}")
+    return value
+
+
+def validate_params(manifest: Manifest, params: Any) -> None:
+    """Raise ParamsError naming the field when params do not satisfy the manifest's `parameters`."""
+    if not isinstance(params, dict):
+        raise ParamsError(f"params must be a JSON object, got {type(params).__name__}", "wrap the values in {...}")
+    from .schema_check import problems_from_validation
+
+    problems = problems_from_validation(manifest.parameters, params, "params")
+    if problems:
+        first = problems[0]
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        hint = first.hint or f"see `skillware info {manifest.id}` for the parameters"
+        raise ParamsError(f"invalid params for {manifest.id}: {first.pointer or '/'}: {first.message}{more}", hint)

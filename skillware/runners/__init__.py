@@ -1,0 +1,1 @@
+"""Ways to execute a skill: in this process, or in a container."""

@@ -1,0 +1,1 @@
+"""Code that runs inside the container (standard library only)."""

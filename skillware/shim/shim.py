@@ -1,0 +1,188 @@
+"""The host contract's Python side, run INSIDE the container: `python3 /opt/skillware/shim.py`.
+
+Standard library only. It reads the params JSON on stdin, runs the bundle's skill (mounted
+read-only at /skill) in a forked child whose fd 1 is the container's stderr, so nothing the
+skill or its children print can reach stdout; the child hands its result back over a private
+pipe and the parent writes exactly one JSON document to stdout. A child that dies from a
+signal is told apart from an out-of-memory kill by the cgroup's oom_kill counter.
+
+With `--serve`, it answers JSON lines (one request per line, one response per line) for a
+warm worker instead of a single call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import signal
+import sys
+import traceback
+import types
+from typing import Any, Dict, List, Optional, Tuple
+
+CONTRACT_VERSION = "1"
+BUNDLE_DIR = os.environ.get("SKILLWARE_BUNDLE", "/skill")
+MAX_INPUT = 64 * 1024 * 1024
+# cgroup v2 and v1 places of the counters that tell a limit kill from an ordinary failure.
+_OOM_FILES = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+_PIDS_FILES = ("/sys/fs/cgroup/pids.events", "/sys/fs/cgroup/pids/pids.events")
+
+
+def skill_classes(module: types.ModuleType, base: type) -> List[type]:
+    """The most-derived subclasses of `base` defined in `module` (shared with the host loader)."""
+    classes = [
+        obj for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base and obj.__module__ == module.__name__
+    ]
+    return [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
+
+
+def error_document(kind: str, message: str, error_type: str = "") -> Dict[str, Any]:
+    """The contract's failure object (schemas/result.schema.json)."""
+    return {"error": {"kind": kind, "type": error_type or kind, "message": message[:4000]},
+            "contract": CONTRACT_VERSION}
+
+
+def _counter(paths: Tuple[str, ...], key: str) -> int:
+    for path in paths:
+        try:
+            with open(path, encoding="ascii") as handle:
+                for line in handle:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def _load_skill() -> Any:
+    from skillware.core.base_skill import BaseSkill
+
+    package = types.ModuleType("skillware_bundle")
+    package.__path__ = [BUNDLE_DIR]
+    sys.modules["skillware_bundle"] = package
+    sys.path.insert(0, BUNDLE_DIR)
+    module = importlib.import_module("skillware_bundle.skill")
+    found = skill_classes(module, BaseSkill)
+    if len(found) != 1:
+        raise LookupError(f"skill.py must define exactly one BaseSkill subclass, found {len(found)}")
+    manifest = json.loads(os.environ.get("SKILLWARE_MANIFEST_JSON") or "{}")
+    names = [n for n in os.environ.get("SKILLWARE_ENV_VARS", "").split(",") if n]
+    config = {n: os.environ[n] for n in names if os.environ.get(n)}
+    try:
+        instance = found[0](config=config)
+    except TypeError:
+        instance = found[0]()
+        instance.config = config
+    instance._skillware_manifest = manifest
+    return instance
+
+
+def _child(write_fd: int, params: Any, instance: Any) -> None:
+    """Runs in the forked child: stdout becomes stderr, the result goes to write_fd."""
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        if instance is None:
+            instance = _load_skill()
+        result = instance.execute(params)
+        try:
+            payload = json.dumps(result, allow_nan=False, ensure_ascii=False)
+            code = 0
+        except (TypeError, ValueError, RecursionError) as exc:
+            payload = json.dumps(error_document("bad_output", f"result is not JSON-serialisable: {exc}"))
+            code = 1
+    except BaseException as exc:  # the skill failed: report it, never a traceback on stdout
+        traceback.print_exc(file=sys.stderr)
+        kind = "resource_limit" if isinstance(exc, MemoryError) else "skill_error"
+        payload = json.dumps(error_document(kind, str(exc) or type(exc).__name__, type(exc).__name__))
+        code = 1
+    data = payload.encode("utf-8")
+    view = memoryview(data)
+    while view:
+        written = os.write(write_fd, view)
+        view = view[written:]
+    os._exit(code)
+
+
+def run_once(params: Any, instance: Any = None) -> Tuple[int, str]:
+    """Run one call in a child process; return (exit code, stdout JSON text)."""
+    oom_before = _counter(_OOM_FILES, "oom_kill")
+    pids_before = _counter(_PIDS_FILES, "max")
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return 1, json.dumps(error_document("resource_limit", f"cannot start the skill: {exc}", "OSError"))
+    if pid == 0:
+        os.close(read_fd)
+        _child(write_fd, params, instance)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    if _counter(_PIDS_FILES, "max") > pids_before and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        return 1, json.dumps(error_document("resource_limit", "the skill hit the process limit (pids)", "PidsLimit"))
+    if os.WIFEXITED(status) and text:
+        return os.WEXITSTATUS(status), text
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if _counter(_OOM_FILES, "oom_kill") > oom_before:
+            return 1, json.dumps(error_document("resource_limit", "killed by the memory limit (out of memory)",
+                                                "OOMKilled"))
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        return 1, json.dumps(error_document("crashed", f"the skill was killed by signal {sig} ({name})", name))
+    code = os.WEXITSTATUS(status)
+    return 1, json.dumps(error_document("crashed", f"the skill exited with status {code} without a result",
+                                        "Exit"))
+
+
+def _read_params(text: str) -> Optional[Any]:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def main(argv: List[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if "--serve" in argv:
+        return serve()
+    text = sys.stdin.read(MAX_INPUT + 1)
+    params = _read_params(text)
+    if not isinstance(params, dict):
+        sys.stdout.write(json.dumps(error_document("usage", "stdin must hold the params as a JSON object")))
+        return 2
+    code, out = run_once(params)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    return code
+
+
+def serve() -> int:
+    """Warm worker: one JSON request per stdin line, one `{"ok": …}` response per stdout line."""
+    instance = None
+    for line in sys.stdin:
+        params = _read_params(line)
+        if not isinstance(params, dict):
+            response: Dict[str, Any] = {"ok": False, **error_document("usage", "each line must be a JSON object")}
+        else:
+            code, out = run_once(params, instance)
+            body = json.loads(out)
+            response = {"ok": True, "result": body} if code == 0 else {"ok": False, **body}
+        sys.stdout.write(json.dumps(response, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,147 @@
+"""Bounded YAML loading for files a stranger may have written (manifests, policies).
+
+Three attacks are closed here, before any schema sees the data: huge files (size cap),
+alias bombs (node count after alias expansion is capped while still a graph, so it is
+measured in time linear in the file), and YAML-only types that JSON Schema cannot judge
+(timestamps stay strings; non-string keys and duplicate keys are problems).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import yaml
+
+from .errors import Problem
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_Base):  # type: ignore[misc, valid-type]
+    """Safe loader without implicit timestamps: `version: 2024-01-01` stays a string."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+
+
+def _expanded_size(node: yaml.Node, memo: Dict[int, int]) -> int:
+    """Count nodes as if every alias were copied out, memoised per node so bombs stay cheap."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_NODES + 1  # a cycle (recursive alias) counts as too big
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_size(child, memo)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, memo) + _expanded_size(v, memo)
+            if total > MAX_NODES:
+                break
+    memo[key] = total
+    return total
+
+
+def _mapping_problems(node: yaml.Node, file: str, pointer: str, seen: set[int]) -> List[Problem]:
+    """Duplicate and non-string keys, found on the node graph where line numbers are known."""
+    if id(node) in seen:
+        return []
+    seen.add(id(node))
+    problems: List[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        keys: Dict[str, int] = {}
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode) or k.tag != "tag:yaml.org,2002:str":
+                line = k.start_mark.line + 1
+                problems.append(Problem(file, pointer, f"line {line}: key {k.value!r} is not a string",
+                                        "quote the key"))
+                continue
+            if k.value in keys:
+                problems.append(Problem(file, f"{pointer}/{escape_pointer(k.value)}",
+                                        f"line {k.start_mark.line + 1}: duplicate key "
+                                        f"(first at line {keys[k.value]})", "keep one of them"))
+            keys[k.value] = k.start_mark.line + 1
+            problems += _mapping_problems(v, file, f"{pointer}/{escape_pointer(k.value)}", seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            problems += _mapping_problems(child, file, f"{pointer}/{i}", seen)
+    return problems
+
+
+def escape_pointer(token: str) -> str:
+    """Escape one JSON Pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def load_yaml_file(path: Path, display: str) -> Tuple[Any, List[Problem]]:
+    """Parse a YAML file into JSON-like data; return (data, problems). data is None on failure."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, [Problem(display, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}",
+                                  "a manifest holds metadata; move data into the bundle's data/ folder")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(display, "", f"cannot read: {exc.strerror or exc}", "check the path and permissions")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(display, "", f"not UTF-8 (byte {exc.start})", "save the file as UTF-8")]
+    return load_yaml_text(text, display)
+
+
+def _too_deep(text: str) -> bool:
+    """True when collections nest deeper than MAX_DEPTH.
+
+    Checked on the event stream first because libyaml's composer recurses in C and
+    crashes the interpreter on a few hundred thousand nested `[`.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_StrictLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return False
+
+
+def load_yaml_text(text: str, display: str) -> Tuple[Any, List[Problem]]:
+    """Parse YAML text under the same bounds as load_yaml_file."""
+    loader = _StrictLoader(text)
+    try:
+        if _too_deep(text):
+            return None, [Problem(display, "", f"collections nest deeper than {MAX_DEPTH} levels",
+                                  "flatten the structure")]
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem(display, "", "file is empty", "see `skillware new` for a template")]
+        if _expanded_size(node, {}) > MAX_NODES:
+            return None, [Problem(display, "", f"document expands to more than {MAX_NODES:,} nodes "
+                                  "(YAML alias bomb?)", "remove the anchors/aliases (& and *)")]
+        problems = _mapping_problems(node, display, "", set())
+        if problems:
+            return None, problems
+        return loader.construct_document(node), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        return None, [Problem(display, "", f"YAML syntax error at {where}{what}",
+                              "fix the YAML syntax (indentation, quotes, colons)")]
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        return None, [Problem(display, "", f"YAML error: {exc}", "fix the YAML syntax")]
+    finally:
+        loader.dispose()
