@@ -37,7 +37,7 @@ def build_run_argv(spec: ContainerSpec) -> List[str]:
     argv += ["--cpus", f"{spec.limits.cpus:g}"]
     argv += ["--pids-limit", str(spec.limits.pids)]
     argv += ["--ulimit", f"nofile={spec.nofile}:{spec.nofile}"]
-    argv += ["--ulimit", f"nproc={spec.limits.pids}:{spec.limits.pids}"]
+    argv += ["--ulimit", f"nproc={spec.limits.pids}:{spec.limits.pids}"]  # per uid; the uid is ours alone
     argv += ["--pull", "never"]
     argv += ["--log-driver", "none"]                   # no skill output on the host's disk
     if podman:

@@ -38,10 +38,12 @@ class Bundle:
 
 
 def _display(path: Path) -> str:
+    """Relative to the working directory when inside it, else absolute."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def skill_roots(skills_dirs: Sequence[str] = (), env: Optional[dict[str, str]] = None) -> List[Path]:

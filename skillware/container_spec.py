@@ -23,7 +23,11 @@ SHIM_SOURCE = PACKAGE_DIR / "shim" / "shim.py"
 BASE_SKILL_SOURCE = PACKAGE_DIR / "core" / "base_skill.py"
 SECCOMP_PROFILE = PACKAGE_DIR / "data" / "seccomp.json"
 SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
-CONTAINER_USER = "65534:65534"  # nobody:nogroup, present in every Debian-based image
+# Each container runs as its own random unprivileged uid: RLIMIT_NPROC counts processes per
+# uid across the host, so a shared uid would let one container's fork bomb starve another's
+# budget, and distinct uids keep containers from ever owning each other's files or processes.
+# The range stays inside the 65536 ids a rootless user namespace maps by default.
+UID_RANGE = (20000, 60000)
 MANAGED_LABEL = "io.skillware.managed"
 OWNER_LABEL = "io.skillware.owner"
 GVISOR_FLAGS = ("platform=ptrace", "network=none", "ignore-cgroups")
@@ -59,14 +63,16 @@ class ContainerSpec:
     command: Tuple[str, ...]
     mounts: Tuple[Mount, ...]
     env: Tuple[Tuple[str, str], ...]
-    passthrough_env: Tuple[str, ...]
+    passthrough_env: Tuple[str, ...]   # `--env NAME`, value from the engine's environment
+    granted_env: Tuple[str, ...]       # declared env vars the skill receives (by either route)
     limits: Limits
     nofile: int
     seccomp_profile: str
     runtime: Optional[str]
     runtime_flags: Tuple[str, ...]
     labels: Tuple[Tuple[str, str], ...]
-    user: str = CONTAINER_USER
+    user: str
+    stdin_envelope: bool
     limits_enforced: bool = True
     decisions: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -156,32 +162,39 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
                                     "--allow-unenforced-limits")
         decisions.append(f"override: limits NOT enforced ({why}), allowed by operator")
     env = dict(caller_env if caller_env is not None else os.environ)
-    passthrough = ["SKILLWARE_MANIFEST_JSON"]
+    granted = []
     for var in manifest.env_vars:
         if env.get(var.name):
             if policy.env_var_allowed(var.name):
-                passthrough.append(var.name)
+                granted.append(var.name)
             else:
                 decisions.append(f"env: {var.name} withheld (not in policy allowed_env_vars)")
-    contract_env = CONTRACT_ENV + (("SKILLWARE_ENV_VARS", ",".join(passthrough[1:])),)
+    command = tuple(manifest.container.command or SHIM_COMMAND)
+    # The Python shim takes env values inside its stdin envelope: `--env NAME` values would
+    # be stored in the engine's container database on the host's disk.
+    envelope = command == SHIM_COMMAND
+    uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
     return ContainerSpec(
         engine=probe.name, engine_path=probe.path, rootless=probe.rootless,
         name=f"skillware-{secrets.token_hex(6)}",
         image=chosen_image,
-        command=(*(manifest.container.command or SHIM_COMMAND), *(("--serve",) if serve else ())),
+        command=(*command, *(("--serve",) if serve else ())),
         mounts=(
             Mount(_check_mount_source(bundle.path), "/skill"),
             Mount(str(SHIM_SOURCE), "/opt/skillware/shim.py"),
             Mount(str(BASE_SKILL_SOURCE), "/opt/skillware/skillware/core/base_skill.py"),
         ),
-        env=contract_env,
-        passthrough_env=tuple(passthrough),
+        env=CONTRACT_ENV,
+        passthrough_env=() if envelope else tuple(granted),
+        granted_env=tuple(granted),
         limits=limits,
         nofile=policy.nofile,
         seccomp_profile=str(SECCOMP_PROFILE),
         runtime=chosen_runtime,
         runtime_flags=runtime_flags,
         labels=((MANAGED_LABEL, "1"), (OWNER_LABEL, owner_token()), ("io.skillware.skill", manifest.id)),
+        user=f"{uid}:{uid}",
+        stdin_envelope=envelope,
         limits_enforced=enforced,
         decisions=tuple(decisions),
     )

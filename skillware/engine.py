@@ -142,7 +142,9 @@ def _with_gaps(probe: EngineProbe) -> EngineProbe:
         gaps.append(("seccomp not supported by the engine", "install libseccomp and an engine built with it"))
     if probe.name == "podman" and probe.cgroup_version == "hybrid" and "runc" not in probe.runtimes:
         gaps.append(("crun cannot run on hybrid cgroups and runc is missing", "apt-get install runc"))
-    if "runsc" not in probe.runtimes:
+    if probe.name == "docker":
+        gaps.append(("isolation: gvisor skills run under rootful podman only", "use --engine podman for them"))
+    elif "runsc" not in probe.runtimes:
         gaps.append(("gVisor (runsc) not installed: isolation: gvisor skills cannot run", "apt-get install runsc"))
     return replace(probe, gaps=tuple(gaps))
 

@@ -17,6 +17,10 @@ _COMMANDS = {
     "list": ("skillware.cli.list_cmd", "list_skills"),
     "info": ("skillware.cli.info_cmd", "info"),
     "new": ("skillware.cli.new_cmd", "new"),
+    "doctor": ("skillware.cli.doctor_cmd", "doctor"),
+    "gc": ("skillware.cli.gc_cmd", "gc"),
+    "image": ("skillware.cli.image_cmd", "image"),
+    "build": ("skillware.cli.build_cmd", "build"),
 }
 
 

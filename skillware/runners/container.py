@@ -25,6 +25,7 @@ from ..errors import (BadOutput, EngineError, ImageNotFound, Interrupted, Resour
                       SkillRaised, SkillTimeout, UsageError)
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
+from ..shim.shim import CONTRACT_VERSION
 from .preflight import check_readable
 
 Sink = Callable[[bytes], None]
@@ -247,12 +248,20 @@ def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Po
     return probe, spec
 
 
-def secret_env(manifest: Manifest, spec: ContainerSpec, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
+def secret_env(spec: ContainerSpec, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
     """Values for the `--env NAME` entries: set in the engine's environment, never in argv."""
     source = os.environ if env is None else env
-    values = {name: source[name] for name in spec.passthrough_env if name in source}
-    values["SKILLWARE_MANIFEST_JSON"] = json.dumps(dict(manifest.raw), ensure_ascii=False)
-    return values
+    return {name: source[name] for name in spec.passthrough_env if name in source}
+
+
+def stdin_document(manifest: Manifest, spec: ContainerSpec, params: Dict[str, Any],
+                   env: Optional[Mapping[str, str]]) -> Dict[str, Any]:
+    """What the container reads on stdin: the params, or for the shim an envelope with env values."""
+    if not spec.stdin_envelope:
+        return params
+    source = os.environ if env is None else env
+    return {"skillware": CONTRACT_VERSION, "params": params, "manifest": dict(manifest.raw),
+            "env": {name: source[name] for name in spec.granted_env if name in source}}
 
 
 def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], *,
@@ -276,10 +285,9 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if not spec.limits_enforced and warn is not None:
         warn(f"memory/pids/cpu limits are NOT enforced for this run ({spec.engine}"
              f"{' rootless' if spec.rootless else ''}, cgroup); allowed by --allow-unenforced-limits")
-    stdin_bytes = json.dumps(params, ensure_ascii=False).encode("utf-8")
+    stdin_bytes = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
     with _sigterm_as_exception():
-        outcome = execute_spec(spec, argv, stdin_bytes, secret_env(manifest, spec, env), stderr_sink,
-                               policy.stderr_cap)
+        outcome = execute_spec(spec, argv, stdin_bytes, secret_env(spec, env), stderr_sink, policy.stderr_cap)
     if outcome.stderr_total > policy.stderr_cap and stderr_sink is not None:
         stderr_sink(f"\n[skillware: stderr truncated after {policy.stderr_cap:,} of {outcome.stderr_total:,} "
                     "bytes]\n".encode())

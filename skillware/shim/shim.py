@@ -153,12 +153,28 @@ def _read_params(text: str) -> Optional[Any]:
         return None
 
 
+def accept_envelope(document: Any) -> Any:
+    """Unwrap the host's stdin envelope: env values and manifest go into os.environ; return params.
+
+    A plain JSON object (no `skillware` key) is taken as the params themselves, so the shim can
+    be driven by hand: echo '{"text": "hi"}' | python3 shim.py
+    """
+    if not (isinstance(document, dict) and "skillware" in document):
+        return document
+    env = document.get("env") or {}
+    for name, value in env.items():
+        os.environ[str(name)] = str(value)
+    os.environ["SKILLWARE_ENV_VARS"] = ",".join(env)
+    os.environ["SKILLWARE_MANIFEST_JSON"] = json.dumps(document.get("manifest") or {})
+    return document.get("params")
+
+
 def main(argv: List[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     if "--serve" in argv:
         return serve()
     text = sys.stdin.read(MAX_INPUT + 1)
-    params = _read_params(text)
+    params = accept_envelope(_read_params(text))
     if not isinstance(params, dict):
         sys.stdout.write(json.dumps(error_document("usage", "stdin must hold the params as a JSON object")))
         return 2
@@ -168,14 +184,43 @@ def main(argv: List[str]) -> int:
     return code
 
 
+def _load_quietly() -> Any:
+    """Import the skill in this process with fd 1 pointing at stderr, so import-time prints
+    cannot corrupt the response stream."""
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        return _load_skill()
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def serve() -> int:
-    """Warm worker: one JSON request per stdin line, one `{"ok": …}` response per stdout line."""
+    """Warm worker: one JSON request per stdin line, one `{"ok": …}` response per stdout line.
+
+    The skill is imported once; each call still runs in a fresh forked child, so one call's
+    state, prints or crash cannot leak into the next response.
+    """
     instance = None
     for line in sys.stdin:
-        params = _read_params(line)
+        document = _read_params(line)
+        is_envelope = isinstance(document, dict) and "skillware" in document
+        params = accept_envelope(document)
+        if is_envelope and params is None:
+            continue  # a set-up line (env, manifest) gets no response
         if not isinstance(params, dict):
             response: Dict[str, Any] = {"ok": False, **error_document("usage", "each line must be a JSON object")}
         else:
+            if instance is None:
+                try:
+                    instance = _load_quietly()
+                except Exception as exc:  # import failure: answer every call with it
+                    response = {"ok": False, **error_document("skill_error", str(exc), type(exc).__name__)}
+                    sys.stdout.write(json.dumps(response) + "\n")
+                    sys.stdout.flush()
+                    continue
             code, out = run_once(params, instance)
             body = json.loads(out)
             response = {"ok": True, "result": body} if code == 0 else {"ok": False, **body}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install skillware into ./.venv (Debian/Ubuntu). Usage: bash scripts/install.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e "${1:-.}"
+echo "installed: $(.venv/bin/skillware --version)" >&2
