@@ -58,7 +58,7 @@ class Target:
         inner = (f"cd {self.home} && env {exports} SKILLWARE_ENGINE={self.engine} "
                  f"PYTHONPATH={self.home}/src:{self.home}/deps /usr/bin/python3 -m skillware "
                  + " ".join(_q(a) for a in args))
-        return subprocess.run(["su", "-", self.user, "-c", inner], input=input, capture_output=True, text=True,
+        return subprocess.run(as_user(self.user, inner), input=input, capture_output=True, text=True,
                               timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
 
     def run_skill(self, skill: str, params: object, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -68,7 +68,7 @@ class Target:
         """Run the engine binary itself as this target's user (for leak checks)."""
         if self.user is None:
             return subprocess.run([self.engine, *args], capture_output=True, text=True, timeout=60)
-        return subprocess.run(["su", "-", self.user, "-c", " ".join([self.engine, *map(_q, args)])],
+        return subprocess.run(as_user(self.user, " ".join([self.engine, *map(_q, args)])),
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     def place_bundle(self, folder: Path) -> Path:
@@ -80,6 +80,17 @@ class Target:
         shutil.copytree(folder, dest, symlinks=True)
         _world_readable(self.home / "bundles")
         return dest
+
+
+def as_user(user: str, command: str) -> List[str]:
+    """argv running a shell command as `user` in a clean login-like environment.
+
+    setpriv execs in place (no session, no PAM), so a terminal's Ctrl-C reaches the command
+    itself rather than a `su` that would kill it first.
+    """
+    home = f"/home/{user}"
+    return ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "env", "-i", f"HOME={home}",
+            f"USER={user}", f"LOGNAME={user}", "PATH=/usr/local/bin:/usr/bin:/bin", "sh", "-c", command]
 
 
 def _q(text: str) -> str:
@@ -119,13 +130,13 @@ def _rootless_image_ready(user: str, home: Path) -> bool:
     """The rootless user's store holds the same base image as root's (copied over when not)."""
     fmt = "{{.Id}}"
     wanted = _image_id(["podman", "image", "inspect", "--format", fmt, BASE_IMAGE])
-    if wanted and _image_id(["su", "-", user, "-c", f"podman image inspect --format '{fmt}' {BASE_IMAGE}"]) == wanted:
+    if wanted and _image_id(as_user(user, f"podman image inspect --format '{fmt}' {BASE_IMAGE}")) == wanted:
         return True
     archive = home / "base-image.tar"
     if not _works(["podman", "save", "-o", str(archive), BASE_IMAGE]):
         return False
     os.chmod(archive, 0o644)
-    ok = _works(["su", "-", user, "-c", f"podman load -i {archive}"])
+    ok = _works(as_user(user, f"podman load -i {archive}"))
     archive.unlink()
     return ok
 
@@ -135,7 +146,7 @@ def _limits_enforced(engine: str, user: Optional[str]) -> bool:
 
     if user is None:
         return probe_engine(engine, use_cache=False).limits_enforced
-    done = subprocess.run(["su", "-", user, "-c", "podman info --format json"], capture_output=True, text=True,
+    done = subprocess.run(as_user(user, "podman info --format json"), capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL)
     controllers = set(json.loads(done.stdout)["host"].get("cgroupControllers") or [])
     version = json.loads(done.stdout)["host"].get("cgroupVersion")

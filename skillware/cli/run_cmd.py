@@ -7,6 +7,7 @@ from typing import Optional
 
 import click
 
+from .main import debug_enabled
 from .options import all_skills_dirs, dumps, skills_dir_option
 
 
@@ -38,7 +39,8 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         from ..runners.container import run_in_container
 
         value = run_in_container(bundle, manifest, params, engine=engine, runtime=runtime, dry_run=dry_run,
-                                 allow_unenforced_limits=allow_unenforced_limits, warn=_warn)
+                                 allow_unenforced_limits=allow_unenforced_limits, warn=_warn,
+                                 stderr_sink=_to_stderr, debug=debug_enabled(ctx))
         if dry_run:
             click.echo(value)
             return
@@ -48,6 +50,12 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         value = run_in_process(bundle, manifest, params)
     result = check_output(manifest, value)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))
+
+
+def _to_stderr(data: bytes) -> None:
+    """The skill's own stderr, passed through live."""
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()
 
 
 def _warn(message: str) -> None:

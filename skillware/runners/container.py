@@ -13,7 +13,7 @@ import shlex
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 from ..argv import build_run_argv
@@ -268,7 +268,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
                      env: Optional[Mapping[str, str]] = None, engine: Optional[str] = None,
                      runtime: Optional[str] = None, policy: Optional[Policy] = None, dry_run: bool = False,
                      allow_unenforced_limits: bool = False, warn: Optional[Callable[[str], None]] = None,
-                     stderr_sink: Optional[Sink] = None) -> Any:
+                     stderr_sink: Optional[Sink] = None, debug: bool = False) -> Any:
     """Run one call of the skill in a fresh container and return its (unchecked) result.
 
     With dry_run, return the argv as a shell-quoted string instead of running it.
@@ -278,6 +278,8 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     policy = policy or DEFAULT_POLICY
     _, spec = prepare_container(bundle, manifest, policy=policy, engine=engine, runtime=runtime,
                                 allow_unenforced_limits=allow_unenforced_limits, env=env)
+    if debug:
+        spec = replace(spec, env=spec.env + (("SKILLWARE_DEBUG", "1"),))
     argv = build_run_argv(spec)
     if dry_run:
         return shlex.join(argv)

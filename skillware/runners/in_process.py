@@ -134,7 +134,7 @@ def load_skill_module(bundle: Bundle, execute_module: bool = True) -> LoadedSkil
             except ModuleNotFoundError as exc:
                 raise RequirementsError(f"{bundle.id}: skill.py imports {exc.name!r}, which is not installed",
                                         f"pip install {exc.name} (and list it under `requirements`)") from exc
-            except Exception as exc:  # the skill's own import-time code failed
+            except (Exception, SystemExit) as exc:  # import-time code failed; SystemExit must not end the host
                 raise SkillRaised(f"{bundle.id}: importing skill.py raised {type(exc).__name__}: {exc}",
                                   "run with --debug for the traceback") from exc
         loaded.module = module

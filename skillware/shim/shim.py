@@ -96,7 +96,8 @@ def _child(write_fd: int, params: Any, instance: Any) -> None:
             payload = json.dumps(error_document("bad_output", f"result is not JSON-serialisable: {exc}"))
             code = 1
     except BaseException as exc:  # the skill failed: report it, never a traceback on stdout
-        traceback.print_exc(file=sys.stderr)
+        if os.environ.get("SKILLWARE_DEBUG") == "1":
+            traceback.print_exc(file=sys.stderr)
         kind = "resource_limit" if isinstance(exc, MemoryError) else "skill_error"
         payload = json.dumps(error_document(kind, str(exc) or type(exc).__name__, type(exc).__name__))
         code = 1

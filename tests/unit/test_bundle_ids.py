@@ -199,7 +199,8 @@ def test_relative_bundle_path_works_as_an_id(
     assert resolve("./cat/x", []).path == folder.resolve()
 
 
-def test_bundle_path_without_manifest_is_refused(tmp_path: Path) -> None:
+def test_relative_bundle_path_without_manifest_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "cat" / "x").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(BundleError, match="no manifest.yaml"):
-        resolve(str(tmp_path / "cat" / "x"), [])
+        resolve("cat/x/", [])
