@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
     need=()
-    for pkg in podman runc docker.io mmdebstrap debootstrap uidmap slirp4netns fuse-overlayfs jq python3-venv; do
+    for pkg in podman runc runsc docker.io mmdebstrap debootstrap uidmap slirp4netns fuse-overlayfs jq python3-venv; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
     done
     if [ "${#need[@]}" -gt 0 ]; then

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -30,7 +30,11 @@ SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
 UID_RANGE = (20000, 60000)
 MANAGED_LABEL = "io.skillware.managed"
 OWNER_LABEL = "io.skillware.owner"
-GVISOR_FLAGS = ("platform=ptrace", "network=none", "ignore-cgroups")
+# Without ignore-cgroups the sandbox as a whole (gVisor's own kernel included) stays inside the
+# memory/pids cgroup limits, so the limits hold; its own threads need room under --pids-limit.
+GVISOR_FLAGS = ("platform=ptrace", "network=none")
+GVISOR_PIDS_OVERHEAD = 64
+GVISOR_MIN_MEMORY = 256 * 1024 * 1024
 CONTRACT_ENV = (
     ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
     ("HOME", "/tmp"),
@@ -148,12 +152,16 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
             raise EngineError(f"{manifest.id} needs gVisor (isolation: gvisor), which needs rootful podman "
                               f"with runsc; this engine is {'rootless ' if probe.rootless else ''}{probe.name}",
                               "apt-get install runsc and run as root with --engine podman")
+        if limits.memory < GVISOR_MIN_MEMORY:
+            raise PolicyError(f"{manifest.id}: isolation: gvisor needs container.memory of at least 256m "
+                              f"(gVisor's own kernel counts against it); it has {_show('memory', limits.memory)}",
+                              "raise container.memory to 256m or more")
         chosen_runtime, runtime_flags = "runsc", GVISOR_FLAGS
-        decisions.append("runtime: runsc (isolation: gvisor)")
-    enforced = probe.limits_enforced and not gvisor
+        limits = replace(limits, pids=limits.pids + GVISOR_PIDS_OVERHEAD)
+        decisions.append(f"runtime: runsc (isolation: gvisor); pids limit +{GVISOR_PIDS_OVERHEAD} for the sandbox")
+    enforced = probe.limits_enforced
     if not enforced:
-        why = "gVisor runs with ignore-cgroups" if gvisor else \
-            f"{'rootless ' if probe.rootless else ''}{probe.name} on cgroup {probe.cgroup_version}"
+        why = f"{'rootless ' if probe.rootless else ''}{probe.name} on cgroup {probe.cgroup_version}"
         if not (allow_unenforced_limits or policy.allow_unenforced_limits):
             from .errors import LimitsNotEnforced
 
