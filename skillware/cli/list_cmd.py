@@ -20,7 +20,7 @@ def _summary(text: str, limit: int = 72) -> str:
 @click.pass_context
 def list_skills(ctx: click.Context, as_json: bool, skills_dirs: tuple[str, ...]) -> None:
     """List the skills of every root (the first root wins when ids repeat)."""
-    from ..bundle import iter_bundles, skill_roots
+    from ..bundle import check_bundle_location, iter_bundles, skill_roots
     from ..errors import SkillwareError
     from ..manifest import load_manifest
 
@@ -29,6 +29,7 @@ def list_skills(ctx: click.Context, as_json: bool, skills_dirs: tuple[str, ...])
         if shadowed:
             continue
         try:
+            check_bundle_location(bundle)  # `run` refuses an escaping bundle; list must not call it valid
             manifest = load_manifest(bundle)
             rows.append({"id": bundle.id, "version": manifest.version, "execution": manifest.execution,
                          "description": manifest.short_description or manifest.description,

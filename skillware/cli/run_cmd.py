@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Optional
 
@@ -47,7 +48,8 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
     else:
         from ..runners.in_process import run_in_process
 
-        value = run_in_process(bundle, manifest, params)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the result alone (`| jq` must work)
+            value = run_in_process(bundle, manifest, params)
     result = check_output(manifest, value)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))
 

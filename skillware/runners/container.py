@@ -285,8 +285,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         return shlex.join(argv)
     check_readable(bundle.path)
     if not spec.limits_enforced and warn is not None:
-        warn(f"memory/pids/cpu limits are NOT enforced for this run ({spec.engine}"
-             f"{' rootless' if spec.rootless else ''}, cgroup); allowed by --allow-unenforced-limits")
+        warn(next(d for d in spec.decisions if "NOT enforced" in d))
     stdin_bytes = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
     with _sigterm_as_exception():
         outcome = execute_spec(spec, argv, stdin_bytes, secret_env(spec, env), stderr_sink, policy.stderr_cap)
