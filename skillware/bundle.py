@@ -93,7 +93,8 @@ def bundle_from_path(folder: Path) -> Bundle:
     if not path.is_dir():
         raise SkillNotFound(f"{folder}: no such folder", "pass a skill id (category/name) or a bundle folder")
     if not (path / "manifest.yaml").exists():
-        raise BundleError(f"{folder}: no manifest.yaml in this folder", "a bundle folder holds manifest.yaml and skill.py")
+        raise BundleError(f"{folder}: no manifest.yaml in this folder",
+                          "a bundle folder holds manifest.yaml and skill.py")
     check_bundle_files(path)
     return Bundle(id=f"{path.parent.name}/{path.name}", path=path, root=None)
 

@@ -109,8 +109,7 @@ def _probe_docker(path: str) -> EngineProbe:
 
 def _v1_controllers() -> Tuple[str, ...]:
     root = Path("/sys/fs/cgroup")
-    found = [name for name, folder in (("memory", "memory"), ("pids", "pids"), ("cpu", "cpu")) if (root / folder).is_dir()]
-    return tuple(found)
+    return tuple(name for name in ("memory", "pids", "cpu") if (root / name).is_dir())
 
 
 def _info_json(argv: List[str]) -> Dict[str, Any]:

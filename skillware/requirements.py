@@ -14,7 +14,7 @@ def _satisfied(requirement: str) -> bool:
         from packaging.requirements import InvalidRequirement, Requirement
     except ImportError:  # without `packaging`, presence of the distribution is the check
         match = _NAME.match(requirement)
-        return bool(match) and _installed_version(match.group(1)) is not None
+        return match is not None and _installed_version(match.group(1)) is not None
     try:
         req = Requirement(requirement)
     except InvalidRequirement:
@@ -25,7 +25,7 @@ def _satisfied(requirement: str) -> bool:
     return version is not None and (not req.specifier or req.specifier.contains(version, prereleases=True))
 
 
-def _installed_version(name: str) -> "str | None":
+def _installed_version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -6,7 +6,7 @@ jsonschema is imported lazily: it costs ~90 ms, and a cached manifest run may ne
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Dict, Iterator, List
 
@@ -27,7 +27,7 @@ _NEVER_OPTIONS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> Dict[str, Any]:
     """Load a schema shipped inside the package (skillware/schemas/NAME)."""
     text = resources.files("skillware").joinpath("schemas", name).read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ MAX_DEPTH = 64
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_Base):  # type: ignore[misc, valid-type]
+class _StrictLoader(_Base):  # type: ignore[misc]
     """Safe loader without implicit timestamps: `version: 2024-01-01` stays a string."""
 
 

@@ -100,7 +100,7 @@ def _q(text: str) -> str:
 
 
 def _world_readable(path: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, _, filenames in os.walk(path):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             full = os.path.join(dirpath, name)

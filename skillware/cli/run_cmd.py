@@ -15,7 +15,8 @@ from .options import all_skills_dirs, dumps, skills_dir_option
 @click.command()
 @click.argument("skill")
 @click.option("--params", "params_spec", metavar="JSON", help="Params: inline JSON, @file.json, or - for stdin.")
-@click.option("--pretty/--compact", default=None, help="Force indented or compact JSON (default: pretty on a terminal).")
+@click.option("--pretty/--compact", default=None,
+              help="Force indented or compact JSON (default: pretty on a terminal).")
 @click.option("--isolated", is_flag=True, help="Run in a container even if the manifest says in_process.")
 @click.option("--engine", type=click.Choice(["podman", "docker"]), envvar="SKILLWARE_ENGINE",
               help="Container engine (default: podman, rootless first, then docker). Env: SKILLWARE_ENGINE.")

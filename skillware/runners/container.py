@@ -21,8 +21,17 @@ from ..bundle import Bundle
 from ..container_spec import ContainerSpec, plan_container
 from ..engine import EngineProbe, select_engine
 from ..engine_cli import run_engine, start_engine
-from ..errors import (BadOutput, EngineError, ImageNotFound, Interrupted, ResourceLimitExceeded, SkillCrashed,
-                      SkillRaised, SkillTimeout, UsageError)
+from ..errors import (
+    BadOutput,
+    EngineError,
+    ImageNotFound,
+    Interrupted,
+    ResourceLimitExceeded,
+    SkillCrashed,
+    SkillRaised,
+    SkillTimeout,
+    UsageError,
+)
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
 from ..shim.shim import CONTRACT_VERSION
@@ -225,9 +234,8 @@ def _error_envelope(stdout: bytes) -> Optional[Dict[str, Any]]:
         value = json.loads(stdout)
     except (ValueError, RecursionError):
         return None
-    if isinstance(value, dict) and isinstance(value.get("error"), dict):
-        return value["error"]
-    return None
+    error = value.get("error") if isinstance(value, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Policy] = None,
@@ -235,8 +243,8 @@ def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Po
                       allow_unenforced_limits: bool = False, env: Optional[Mapping[str, str]] = None,
                       serve: bool = False) -> tuple[EngineProbe, ContainerSpec]:
     """Choose the engine and plan the container (no container is started)."""
-    from .gc import collect_orphans_soon
     from ..images import image_for
+    from .gc import collect_orphans_soon
 
     policy = policy or DEFAULT_POLICY
     probe = select_engine(engine or policy.engine)

@@ -9,7 +9,8 @@ import pytest
 import skillware
 
 CASES = [
-    ("compliance/example_skill", {"text": "call +44 20 7946 0958 or mail ana@example.org, IBAN GB82 WEST 1234 5698 7654 32"}),
+    ("compliance/example_skill",
+     {"text": "call +44 20 7946 0958 or mail ana@example.org, IBAN GB82 WEST 1234 5698 7654 32"}),
     ("reference/country_info", {"query": "GB"}),
     ("text/word_stats", {"text": "The cat sat. The cat ran!", "top": 2}),
 ]

@@ -225,7 +225,8 @@ def test_gvisor_under_docker_fails_clearly(tmp_path):
 
 def test_image_outside_allowed_images_is_refused(tmp_path):
     with pytest.raises(PolicyError):
-        argv_for(tmp_path, container="container: {image: evil.example/x:1}", policy=Policy(allowed_images=("localhost/*",)))
+        argv_for(tmp_path, container="container: {image: evil.example/x:1}",
+                 policy=Policy(allowed_images=("localhost/*",)))
 
 
 def test_image_and_command_are_last(tmp_path):
