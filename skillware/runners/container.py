@@ -13,7 +13,7 @@ import shlex
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
 from ..argv import build_run_argv
@@ -22,37 +22,16 @@ from ..container_spec import ContainerSpec, plan_container
 from ..engine import EngineProbe, select_engine
 from ..engine_cli import run_engine, start_engine
 from ..errors import (
-    BadOutput,
-    EngineError,
-    ImageNotFound,
     Interrupted,
-    ResourceLimitExceeded,
-    SkillCrashed,
-    SkillRaised,
-    SkillTimeout,
     UsageError,
 )
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
 from ..shim.shim import CONTRACT_VERSION
+from .outcome import Outcome, interpret
 from .preflight import check_readable
 
 Sink = Callable[[bytes], None]
-_ENGINE_ERROR_CODES = {125, 126, 127}
-_IMAGE_MISSING = ("image not known", "no such image", "unable to find image", "manifest unknown",
-                  "repository does not exist", "pull access denied")
-
-
-@dataclass
-class Outcome:
-    """What came back from the engine process."""
-
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-    stderr_total: int
-    timed_out: bool = False
-    overflow: bool = False
 
 
 def remove_container(probe_path: str, name: str) -> None:
@@ -168,74 +147,6 @@ def _now() -> float:
     import time
 
     return time.monotonic()
-
-
-def _tail(data: bytes, lines: int = 3) -> str:
-    text = data.decode("utf-8", "replace").strip().splitlines()
-    return " | ".join(text[-lines:])[:500]
-
-
-def interpret(outcome: Outcome, spec: ContainerSpec, skill_id: str) -> Any:
-    """Turn the engine's exit into a result or the right typed error."""
-    limits = spec.limits
-    if outcome.timed_out:
-        raise SkillTimeout(f"{skill_id} ran longer than its {limits.timeout:g}s timeout; the container was removed",
-                           "raise container.timeout (within the policy ceiling) or give it less work")
-    if outcome.overflow:
-        raise BadOutput(f"{skill_id} wrote more than {limits.output:,} bytes to stdout; the container was removed",
-                        "return less data, or raise the policy's output ceiling")
-    code, stderr = outcome.returncode, outcome.stderr
-    text = stderr.decode("utf-8", "replace").lower()
-    if code in _ENGINE_ERROR_CODES and not outcome.stdout:
-        if any(marker in text for marker in _IMAGE_MISSING):
-            raise ImageNotFound(f"image {spec.image!r} is not in {spec.engine}'s local store",
-                                "build it: skillware image build-base (or skillware build SKILL)")
-        raise EngineError(f"{spec.engine} could not start the container (exit {code}): {_tail(stderr)}",
-                          "run `skillware doctor`, or re-run with --dry-run and try the command by hand")
-    if code == 0:
-        try:
-            return json.loads(outcome.stdout, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
-            raise BadOutput(f"{skill_id} wrote stdout that is not one JSON document: {exc}",
-                            "print only the result JSON on stdout; diagnostics go to stderr") from None
-    envelope = _error_envelope(outcome.stdout)
-    if envelope is not None:
-        kind, message = envelope.get("kind", ""), str(envelope.get("message", ""))
-        kind_errors = {"resource_limit": ResourceLimitExceeded, "bad_output": BadOutput, "crashed": SkillCrashed}
-        error_class = kind_errors.get(kind, SkillRaised)
-        label = envelope.get("type") or kind
-        raise error_class(f"{skill_id} failed: {label}: {message}", _hint_for(kind, spec))
-    if code in (137, -9):
-        raise ResourceLimitExceeded(f"{skill_id} was killed (SIGKILL), most likely by its memory limit of "
-                                    f"{limits.memory // (1024 * 1024)} MiB", _hint_for("resource_limit", spec))
-    if spec.engine == "podman" and code == 255 and "timeout" in text:
-        raise SkillTimeout(f"{skill_id} ran longer than its timeout", "raise container.timeout")
-    if code > 128:
-        raise SkillCrashed(f"{skill_id} was killed by signal {code - 128}", "see the skill's stderr above")
-    raise SkillCrashed(f"{skill_id} exited with status {code} without a result: {_tail(stderr)}",
-                       "a failing skill should print a JSON error object; see docs/host-contract.md")
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _hint_for(kind: str, spec: ContainerSpec) -> str:
-    if kind == "resource_limit":
-        return (f"limits: memory {spec.limits.memory // (1024 * 1024)} MiB, pids {spec.limits.pids}; "
-                "raise container.memory / container.pids within the policy ceilings")
-    if kind == "bad_output":
-        return "return JSON-serialisable data"
-    return "see the skill's stderr; run with --debug for details"
-
-
-def _error_envelope(stdout: bytes) -> Optional[Dict[str, Any]]:
-    try:
-        value = json.loads(stdout)
-    except (ValueError, RecursionError):
-        return None
-    error = value.get("error") if isinstance(value, dict) else None
-    return error if isinstance(error, dict) else None
 
 
 def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Policy] = None,

@@ -95,7 +95,7 @@ def run_cli() -> RunCli:
     """Run `python -m skillware ARGS` as a real subprocess with pipes (so stdout is not a terminal)."""
 
     def run(args: Sequence[str], input: Optional[str] = None, argv0: Optional[Sequence[str]] = None,
-            timeout: float = 60) -> "subprocess.CompletedProcess[str]":
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
         argv = [*(argv0 or ENTRY_POINTS["python -m skillware"]), *args]
         return subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)

@@ -101,7 +101,8 @@ def test_dry_run_prints_the_argv_and_starts_nothing(target):
                        '{"text": "x"}'])
     assert done.returncode == 0
     assert " run --rm -i --name skillware-" in done.stdout
-    listed = target.engine_cmd(["ps", "-a", "--filter", "label=io.skillware.managed=1", "--format", "{{.Names}}"])
+    listed = target.engine_cmd(["ps", "-a", "--filter", "label=io.skillware.skill=compliance/example_skill",
+                                "--format", "{{.Names}}"])
     assert listed.stdout.strip() == ""
 
 

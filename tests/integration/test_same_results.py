@@ -38,7 +38,8 @@ def test_headline_command_finds_the_phone_number(target):
 @pytest.mark.container
 def test_no_container_is_left_after_runs(target):
     target.run_skill("text/word_stats", {"text": "a b"}, "--isolated")
-    done = target.engine_cmd(["ps", "-a", "--filter", "label=io.skillware.managed=1", "--format", "{{.Names}}"])
+    done = target.engine_cmd(["ps", "-a", "--filter", "label=io.skillware.skill=text/word_stats",
+                              "--format", "{{.Names}}"])
     assert done.stdout.strip() == ""
 
 

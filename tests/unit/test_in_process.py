@@ -404,6 +404,7 @@ def test_async_skill_runs_when_called_from_a_running_event_loop(make_bundle: Mak
 
 
 def test_skill_without_execute_is_skill_raised(make_bundle: MakeBundle, skills_root: Path) -> None:
-    make_bundle("cat/x", skill="from skillware.core.base_skill import BaseSkill\n\n\nclass Skill(BaseSkill):\n    pass\n")
+    no_execute = "from skillware.core.base_skill import BaseSkill\n\n\nclass Skill(BaseSkill):\n    pass\n"
+    make_bundle("cat/x", skill=no_execute)
     with pytest.raises(SkillRaised, match="NotImplementedError"):
         run(skills_root, "cat/x")

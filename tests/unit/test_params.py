@@ -72,7 +72,8 @@ def test_params_error_exits_with_usage_code() -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"text": 5}, "/text"), ({}, "/text"), ({"text": "a", "count": 0}, "/count"), ({"text": "a", "extra": 1}, "/extra")],
+    [({"text": 5}, "/text"), ({}, "/text"), ({"text": "a", "count": 0}, "/count"),
+     ({"text": "a", "extra": 1}, "/extra")],
 )
 def test_invalid_params_error_names_the_field(
     make_bundle: MakeBundle, skills_root: Path, params: dict, field: str

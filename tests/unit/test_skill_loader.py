@@ -111,7 +111,8 @@ def test_claude_tool_has_a_sanitised_name_and_the_parameters_schema(make_bundle:
     make_bundle("cat/x", WITH_SIDE_FILES)
     bundle = load("cat/x", skills_root)
     tool = SkillLoader.to_claude_tool(bundle)
-    assert tool == {"name": "cat_x", "description": "Echoes its params.", "input_schema": bundle["manifest"]["parameters"]}
+    parameters = bundle["manifest"]["parameters"]
+    assert tool == {"name": "cat_x", "description": "Echoes its params.", "input_schema": parameters}
 
 
 def test_openai_tool_is_a_function_definition(make_bundle: MakeBundle, skills_root: Path) -> None:

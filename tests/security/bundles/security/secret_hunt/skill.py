@@ -44,7 +44,7 @@ class SecretHunt(BaseSkill):
                 if data is not None:
                     look(f"/proc/{pid}/{part}", data)
         for root in params["roots"]:
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            for dirpath, _dirnames, filenames in os.walk(root, followlinks=False):
                 for name in filenames:
                     path = os.path.join(dirpath, name)
                     if os.path.islink(path) or not os.path.isfile(path):
