@@ -52,7 +52,7 @@ class ContainerSettings:
     pids: Optional[int] = None
     timeout: Optional[float] = None
     tmpfs: Optional[int] = None
-    reuse: bool = False
+    reuse: Optional[bool] = None  # None: not said; False forbids warm reuse even if a caller asks
     isolation: str = "container"
 
 
@@ -139,7 +139,7 @@ def _build(data: Dict[str, Any], bundle: Bundle, warnings: List[Problem]) -> Man
         pids=block.get("pids"),
         timeout=float(block["timeout"]) if "timeout" in block else None,
         tmpfs=parse_size(block["tmpfs"]) if "tmpfs" in block else None,
-        reuse=bool(block.get("reuse", False)),
+        reuse=block.get("reuse"),
         isolation=block.get("isolation", "container"),
     )
     env_vars = tuple(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Optional
+from typing import Optional, TextIO
 
 import click
 
+from ..errors import UsageError
 from .main import debug_enabled
 from .options import all_skills_dirs, dumps, skills_dir_option
 
@@ -24,16 +25,27 @@ from .options import all_skills_dirs, dumps, skills_dir_option
 @click.option("--dry-run", is_flag=True, help="Print the container argv instead of running it.")
 @click.option("--allow-unenforced-limits", is_flag=True,
               help="Run even where the engine cannot enforce memory/pids/cpu limits (said on stderr).")
+@click.option("--batch", "batch_file", type=click.File("r"), metavar="FILE",
+              help="JSON lines of params (- for stdin); prints one {\"ok\": …} line per input line, in order.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel calls in --batch.")
+@click.option("--reuse/--no-reuse", default=None,
+              help="Warm containers for repeated calls (default: on for --batch unless the manifest forbids).")
 @skills_dir_option
 @click.pass_context
 def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Optional[bool], isolated: bool,
         engine: Optional[str], runtime: Optional[str], dry_run: bool, allow_unenforced_limits: bool,
-        skills_dirs: tuple[str, ...]) -> None:
-    """Run SKILL with --params and print its result as JSON on stdout."""
+        batch_file: Optional[TextIO], jobs: int, reuse: Optional[bool], skills_dirs: tuple[str, ...]) -> None:
+    """Run SKILL with --params (or --batch) and print its result as JSON on stdout."""
     from ..api import prepare
     from ..params import read_params, validate_params
     from ..result import check_output
 
+    if batch_file is not None:
+        if params_spec is not None or dry_run:
+            raise UsageError("--batch cannot be combined with --params or --dry-run", "pass params in the batch file")
+        _run_batch(ctx, skill, batch_file, jobs, isolated, engine, runtime, allow_unenforced_limits,
+                   True if reuse is None else reuse, all_skills_dirs(ctx, skills_dirs))
+        return
     bundle, manifest = prepare(skill, all_skills_dirs(ctx, skills_dirs))
     params = read_params(params_spec)
     validate_params(manifest, params)
@@ -53,6 +65,48 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
             value = run_in_process(bundle, manifest, params)
     result = check_output(manifest, value)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))
+
+
+def _run_batch(ctx: click.Context, skill: str, batch_file: TextIO, jobs: int, isolated: bool, engine: Optional[str],
+               runtime: Optional[str], allow_unenforced_limits: bool, reuse: bool,
+               skills_dirs: tuple[str, ...]) -> None:
+    from ..batch import run_batch
+    from ..skill_runner import SkillRunner
+
+    failed = 0
+    with SkillRunner(skills_dirs, engine=engine, runtime=runtime, pool_size=jobs,
+                     allow_unenforced_limits=allow_unenforced_limits) as runner:
+        runner.run_prepare_check(skill)  # an unknown skill or bad manifest stops before any line runs
+        bar = _progress_bar()
+        try:
+            for line in run_batch(lambda p: runner.run(skill, p, isolated=isolated or None, reuse=reuse),
+                                  batch_file, jobs, progress=bar.tick if bar else None):
+                failed += line.startswith('{"ok":false')
+                click.echo(line)
+        finally:
+            if bar:
+                bar.done()
+    if failed:
+        click.echo(f"skillware: {failed} line(s) of the batch failed", err=True)
+        ctx.exit(1)
+
+
+class _Bar:
+    """A one-line counter on stderr (only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+        click.echo(f"\r{self.count} done", err=True, nl=False)
+
+    def done(self) -> None:
+        click.echo("", err=True)
+
+
+def _progress_bar() -> Optional[_Bar]:
+    return _Bar() if sys.stderr.isatty() else None
 
 
 def _to_stderr(data: bytes) -> None:

@@ -185,25 +185,36 @@ def main(argv: List[str]) -> int:
     return code
 
 
-def _load_quietly() -> Any:
-    """Import the skill in this process with fd 1 pointing at stderr, so import-time prints
-    cannot corrupt the response stream."""
-    saved = os.dup(1)
-    os.dup2(2, 1)
+def _serve_call(instance: Any, params: Dict[str, Any]) -> Dict[str, Any]:
+    """One warm call, in this process: the worker's container is the isolation boundary."""
+    pids_before = _counter(_PIDS_FILES, "max")
     try:
-        return _load_skill()
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        result = instance.execute(params)
+    except BaseException as exc:  # noqa: B036 - SystemExit too: a skill must not end the worker
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        if os.environ.get("SKILLWARE_DEBUG") == "1":
+            traceback.print_exc(file=sys.stderr)
+        limited = isinstance(exc, MemoryError) or _counter(_PIDS_FILES, "max") > pids_before
+        kind = "resource_limit" if limited else "skill_error"
+        return {"ok": False, **error_document(kind, str(exc) or type(exc).__name__, type(exc).__name__)}
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return {"ok": False, **error_document("bad_output", f"result is not JSON-serialisable: {exc}")}
+    return {"ok": True, "result": result}
 
 
 def serve() -> int:
     """Warm worker: one JSON request per stdin line, one `{"ok": …}` response per stdout line.
 
-    The skill is imported once; each call still runs in a fresh forked child, so one call's
-    state, prints or crash cannot leak into the next response.
+    Responses go to a private duplicate of fd 1; fd 1 itself becomes stderr, so nothing the
+    skill or its children print can corrupt the response stream. A skill that crashes or is
+    killed takes the worker with it, and the host replaces the worker.
     """
+    responses = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     instance = None
     for line in sys.stdin:
         document = _read_params(line)
@@ -214,19 +225,13 @@ def serve() -> int:
         if not isinstance(params, dict):
             response: Dict[str, Any] = {"ok": False, **error_document("usage", "each line must be a JSON object")}
         else:
-            if instance is None:
-                try:
-                    instance = _load_quietly()
-                except Exception as exc:  # import failure: answer every call with it
-                    response = {"ok": False, **error_document("skill_error", str(exc), type(exc).__name__)}
-                    sys.stdout.write(json.dumps(response) + "\n")
-                    sys.stdout.flush()
-                    continue
-            code, out = run_once(params, instance)
-            body = json.loads(out)
-            response = {"ok": True, "result": body} if code == 0 else {"ok": False, **body}
-        sys.stdout.write(json.dumps(response, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+            try:
+                instance = instance or _load_skill()
+                response = _serve_call(instance, params)
+            except Exception as exc:  # the skill could not even be imported
+                response = {"ok": False, **error_document("skill_error", str(exc), type(exc).__name__)}
+        responses.write(json.dumps(response, ensure_ascii=False) + "\n")
+        responses.flush()
     return 0
 
 

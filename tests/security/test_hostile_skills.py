@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 import pytest
 
@@ -110,10 +110,37 @@ def storage_usage() -> Dict[str, int]:
     return usage
 
 
-def assert_disk_did_not_grow(before: Dict[str, int], limit: int = 20 * MiB) -> None:
-    after = storage_usage()
-    grown = {path: after.get(path, 0) - used for path, used in before.items()}
-    assert all(delta < limit for delta in grown.values()), f"host disk grew (bytes): {grown}"
+def _sample_disk_peak(base: int, peak: List[int], stop: threading.Event) -> None:
+    while not stop.wait(0.1):
+        peak[0] = max(peak[0], shutil.disk_usage("/").used - base)
+
+
+def without_disk_growth(action: Callable[[], subprocess.CompletedProcess[str]], limit: int = 20 * MiB,
+                        attempts: int = 3) -> subprocess.CompletedProcess[str]:
+    """Run `action`; fail if the host's disk grows by `limit` or more, during the run or after it.
+
+    Other work on the machine moves these numbers by tens of MB now and then, while a flood that
+    reached the disk would do it every time: so a growth must repeat on every attempt to fail.
+    """
+    seen = []
+    for _ in range(attempts):
+        before = storage_usage()
+        peak = [0]
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample_disk_peak, args=(before["/"], peak, stop), daemon=True)
+        sampler.start()
+        try:
+            done = action()
+        finally:
+            stop.set()
+            sampler.join(5)
+        after = storage_usage()
+        grown = {path: after.get(path, 0) - used for path, used in before.items()}
+        grown["/ (peak during the run)"] = peak[0]
+        if all(delta < limit for delta in grown.values()):
+            return done
+        seen.append(grown)
+    pytest.fail(f"the host's disk grew by {limit // MiB} MiB or more on each of {attempts} runs (bytes): {seen}")
 
 
 def skillware_lines(stderr: str) -> List[str]:
@@ -363,34 +390,28 @@ def test_endless_loop_is_stopped_at_the_timeout_and_nothing_is_left(target):
 
 
 def test_fd1_flood_from_python_does_not_reach_stdout(target):
-    before = storage_usage()
-    done = run(target, "fd1_flood")
+    done = without_disk_growth(lambda: run(target, "fd1_flood"))
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert json.loads(done.stdout) == {"flooded": 100 * MiB}
     assert len(done.stderr) < 2 * MiB
-    assert_disk_did_not_grow(before)
 
 
 def test_stdout_flood_from_a_non_python_skill_is_capped(target):
-    before = storage_usage()
     started = time.monotonic()
-    done = run(target, "stdout_flood_sh")
-    assert time.monotonic() - started < 60
+    done = without_disk_growth(lambda: run(target, "stdout_flood_sh"))
+    assert time.monotonic() - started < 3 * 60
     assert done.returncode == 9, (done.returncode, done.stderr[-2000:])
     assert done.stdout == ""
     lines = error_lines(done.stderr)
     assert len(lines) == 1 and re.search(r"more than [\d,]+ bytes", lines[0]), done.stderr
     assert managed_containers(target, ["stdout_flood_sh"]) == []
-    assert_disk_did_not_grow(before)
 
 
 def test_stderr_flood_is_truncated_and_the_run_succeeds(target):
-    before = storage_usage()
-    done = run(target, "stderr_flood")
+    done = without_disk_growth(lambda: run(target, "stderr_flood"))
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert json.loads(done.stdout) == {"flooded": 200 * MiB}
     assert len(done.stderr) < 2 * MiB
-    assert_disk_did_not_grow(before)
 
 
 # --- 8. privileges -------------------------------------------------------------------------------

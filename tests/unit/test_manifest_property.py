@@ -40,7 +40,7 @@ INSTALLED_REQUIREMENTS = ["click", "PyYAML>=5", "pyyaml", "jsonschema >= 4.0", "
 
 @st.composite
 def parameter_schemas(draw: st.DrawFn) -> Dict[str, Any]:
-    properties = draw(st.dictionaries(PART, st.fixed_dictionaries(
+    properties = draw(st.dictionaries(TEXT, st.fixed_dictionaries(
         {"type": st.sampled_from(JSON_TYPES)}, optional={"description": TEXT}), max_size=4))
     schema: Dict[str, Any] = {"type": "object", "properties": properties}
     if properties:

@@ -1,0 +1,152 @@
+"""SkillRunner: the API for agents that call skills in loops (warm containers where allowed).
+
+    with skillware.SkillRunner() as runner:
+        for text in texts:
+            runner.run("compliance/example_skill", {"text": text})
+
+In-process and container skills go through the same `run`; errors are the same typed
+SkillwareError subclasses the CLI maps to exit codes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Hashable, Mapping, Optional, Sequence, Tuple
+
+from .api import prepare
+from .bundle import Bundle
+from .container_spec import content_hash
+from .errors import UsageError
+from .manifest import Manifest
+from .params import validate_params
+from .policy import DEFAULT_POLICY, Policy
+from .result import check_output
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    bundle: Bundle
+    manifest: Manifest
+    signature: Tuple[Tuple[str, int, int], ...]
+    content: str
+
+
+def _signature(folder: Path) -> Tuple[Tuple[str, int, int], ...]:
+    """Cheap change detector: every file's path, mtime and size."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            with_stat = os.lstat(path)
+            found.append((path, with_stat.st_mtime_ns, with_stat.st_size))
+    return tuple(found)
+
+
+class SkillRunner:
+    """Runs skills; keeps a pool of warm workers per (skill content, policy, caller, engine)."""
+
+    def __init__(self, skills_dirs: Optional[Sequence[str]] = None, engine: Optional[str] = None,
+                 policy: Optional[Policy] = None, *, pool_size: int = 1, max_calls: int = 1000,
+                 idle_seconds: float = 300.0, runtime: Optional[str] = None, allow_unenforced_limits: bool = False,
+                 env: Optional[Mapping[str, str]] = None) -> None:
+        from .runners.pool import WorkerPool
+
+        self.skills_dirs = tuple(skills_dirs or ())
+        self.engine = engine
+        self.policy = policy or DEFAULT_POLICY
+        self.runtime = runtime
+        self.allow_unenforced_limits = allow_unenforced_limits
+        self.env = env
+        self._pool = WorkerPool(pool_size, max_calls, idle_seconds)
+        self._prepared: Dict[str, _Prepared] = {}
+        self._lock = threading.Lock()
+        self._policy_key = hashlib.sha256(repr(self.policy).encode()).hexdigest()[:16]
+        self._finalizer = weakref.finalize(self, self._pool.close)
+        atexit.register(self._finalizer)
+
+    def __enter__(self) -> "SkillRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every warm worker (their containers are removed)."""
+        self._finalizer()
+
+    def _prepare(self, skill_id: str) -> _Prepared:
+        """Resolve and load once; re-load when any bundle file changes."""
+        with self._lock:
+            cached = self._prepared.get(skill_id)
+        if cached is not None and _signature(cached.bundle.path) == cached.signature:
+            return cached
+        bundle, manifest = prepare(skill_id, self.skills_dirs)
+        fresh = _Prepared(bundle, manifest, _signature(bundle.path), content_hash(bundle.path))
+        with self._lock:
+            self._prepared[skill_id] = fresh
+        return fresh
+
+    def run_prepare_check(self, skill_id: str) -> Manifest:
+        """Resolve and validate a skill without running it (raises the same errors as run)."""
+        return self._prepare(skill_id).manifest
+
+    def run(self, skill_id: str, params: Dict[str, Any], *, isolated: Optional[bool] = None,
+            caller: Optional[str] = None, reuse: Optional[bool] = None) -> Any:
+        """Run one call and return the validated result, or raise a SkillwareError subclass.
+
+        `isolated=True` forces a container. Warm reuse happens when the manifest says
+        `container.reuse: true`, or when `reuse=True` and the manifest does not forbid it;
+        workers are never shared between different `caller` values.
+        """
+        if not isinstance(params, dict):
+            raise UsageError("params must be a dict (a JSON object)")
+        prepared = self._prepare(skill_id)
+        manifest = prepared.manifest
+        validate_params(manifest, params)
+        in_container = bool(isolated) or manifest.execution == "container" or \
+            self.policy.requires_isolation(manifest.id)
+        if not in_container:
+            from .runners.in_process import run_in_process
+
+            return check_output(manifest, run_in_process(prepared.bundle, manifest, params, env=self.env))
+        wants_reuse = manifest.container.reuse if manifest.container.reuse is not None else bool(reuse)
+        if wants_reuse:
+            value = self._run_warm(prepared, params, caller)
+        else:
+            from .runners.container import run_in_container
+
+            value = run_in_container(prepared.bundle, manifest, params, env=self.env, engine=self.engine,
+                                     runtime=self.runtime, policy=self.policy,
+                                     allow_unenforced_limits=self.allow_unenforced_limits)
+        return check_output(manifest, value)
+
+    def _run_warm(self, prepared: _Prepared, params: Dict[str, Any], caller: Optional[str]) -> Any:
+        key: Hashable = (prepared.content, self._policy_key, caller, self.engine, self.runtime)
+        worker = self._pool.acquire(key, lambda: self._start_worker(prepared))
+        try:
+            return worker.call(params)
+        finally:
+            self._pool.release(key, worker)
+
+    def _start_worker(self, prepared: _Prepared) -> Any:
+        from .runners.container import prepare_container
+        from .runners.preflight import check_readable
+        from .runners.worker import Worker, worker_setup
+
+        _, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,
+                                    runtime=self.runtime, allow_unenforced_limits=self.allow_unenforced_limits,
+                                    env=self.env, serve=True)
+        if not spec.stdin_envelope:
+            raise UsageError(f"{prepared.manifest.id} has a custom container.command, which cannot serve warm calls",
+                             "drop reuse for this skill")
+        check_readable(prepared.bundle.path)
+        source = os.environ if self.env is None else self.env
+        env_values = {name: source[name] for name in spec.granted_env if name in source}
+        return Worker(spec, worker_setup(prepared.manifest.raw, env_values), {}, prepared.manifest.id)
