@@ -117,8 +117,9 @@ def resolve(skill: str, roots: Sequence[Path]) -> Bundle:
     if is_folder:
         return bundle_from_path(Path(skill))
     if skill.startswith("/"):
-        raise UnsafeSkillPath(f"{skill!r}: absolute skill ids are not allowed",
-                              "name the skill as category/name, or pass an existing bundle folder")
+        folder_note = " (and this folder holds no manifest.yaml)" if Path(skill).is_dir() else ""
+        raise UnsafeSkillPath(f"{skill!r}: absolute skill ids are not allowed{folder_note}",
+                              "name the skill as category/name, or pass a bundle folder with a manifest.yaml")
     if Path(skill).expanduser().is_dir():
         raise BundleError(f"{skill}: no manifest.yaml in this folder",
                           "a bundle folder holds manifest.yaml and skill.py")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Mapping, Optional, Tuple
 
 MiB = 1024 * 1024
 
@@ -41,6 +41,11 @@ class Policy:
     allowed_env_vars: Optional[Tuple[str, ...]] = None  # None: any the manifest declares
     nofile: int = 1024
     stderr_cap: int = 1 * MiB
+    audit_log: Optional[str] = None
+    # Where this policy came from (None: built-in defaults) and, per value ("defaults.memory"),
+    # "FILE#/json/pointer" or "built-in default" (see policy_file.policy_sources).
+    source: Optional[str] = field(default=None, compare=False)
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def requires_isolation(self, skill_id: str) -> bool:
         """True when a require_isolation pattern matches the skill id."""

@@ -52,6 +52,22 @@ def validator(schema: Any) -> Any:
     return _validator_for_schema_text(json.dumps(schema, sort_keys=True))
 
 
+_PATTERN_HINTS = {
+    "requirements": "a PEP 508 requirement, e.g. requests>=2.31 or pyyaml",
+    "name": "a skill name like example_skill, or the id like compliance/example_skill",
+    "category": "letters, digits, _ . - (e.g. compliance)",
+    "image": "a local image reference, lower case, e.g. localhost/skillware-python:3.11",
+    "egress": "host:port, e.g. api.example.com:443 or *.example.com:443",
+    "build": "a path inside the bundle, e.g. Dockerfile",
+}
+
+
+def _field(error: Any) -> str:
+    """The name of the manifest field an error is about (the last non-index path element)."""
+    names = [str(p) for p in error.absolute_path if not isinstance(p, int)]
+    return names[-1] if names else ""
+
+
 def _hint(error: Any) -> str:
     kind = error.validator
     if kind == "required":
@@ -63,7 +79,7 @@ def _hint(error: Any) -> str:
         wanted = error.validator_value
         return "expected " + (" or ".join(wanted) if isinstance(wanted, list) else str(wanted))
     if kind == "pattern":
-        return f"must match {error.validator_value}"
+        return _PATTERN_HINTS.get(_field(error), f"must match {error.validator_value}")
     if kind == "not":
         return "these fields cannot be combined"
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):

@@ -101,30 +101,35 @@ def load_yaml_file(path: Path, display: str) -> Tuple[Any, List[Problem]]:
     return load_yaml_text(text, display)
 
 
-def _too_deep(text: str) -> bool:
-    """True when collections nest deeper than MAX_DEPTH.
+def _shape_problem(text: str, display: str) -> List[Problem]:
+    """Too deep or too many nodes, judged on the event stream before anything is built.
 
-    Checked on the event stream first because libyaml's composer recurses in C and
-    crashes the interpreter on a few hundred thousand nested `[`.
+    libyaml's composer recurses in C and crashes the interpreter on a few hundred thousand
+    nested `[`; and building a flat document of a million items costs seconds. Events cost
+    little, so both are refused here first.
     """
-    depth = 0
+    depth = events = 0
     for event in yaml.parse(text, Loader=_StrictLoader):
+        events += 1
+        if events > MAX_NODES:
+            return [Problem(display, "", f"document has more than {MAX_NODES:,} nodes", "make it smaller")]
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                return True
+                return [Problem(display, "", f"collections nest deeper than {MAX_DEPTH} levels",
+                                "flatten the structure")]
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
-    return False
+    return []
 
 
 def load_yaml_text(text: str, display: str) -> Tuple[Any, List[Problem]]:
     """Parse YAML text under the same bounds as load_yaml_file."""
     loader = _StrictLoader(text)
     try:
-        if _too_deep(text):
-            return None, [Problem(display, "", f"collections nest deeper than {MAX_DEPTH} levels",
-                                  "flatten the structure")]
+        shape = _shape_problem(text, display)
+        if shape:
+            return None, shape
         node = loader.get_single_node()
         if node is None:
             return None, [Problem(display, "", "file is empty", "see `skillware new` for a template")]

@@ -39,6 +39,25 @@ class SkillwareGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Click's own usage errors become one line too, with the exit code 2."""
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "skillware"
+            click.echo(f"skillware: usage error: {exc.format_message()} (see '{where} --help')", err=True)
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            click.echo("skillware: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except click.ClickException as exc:
+            click.echo(f"skillware: error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -204,8 +204,6 @@ def test_result_violating_output_exits_9(invoke: Invoke, make_bundle: MakeBundle
     assert_one_line_error(invoke(["--skills-dir", str(skills_root), "run", "cat/x"]), 9, "output", "count")
 
 
-@pytest.mark.xfail(strict=True, reason="click prints its usage banner (4 lines) for a missing argument; "
-                                       "the issue asks for ONE stderr line for every user error")
 def test_missing_argument_is_one_line(invoke: Invoke) -> None:
     assert_one_line_error(invoke(["run"]), 2, "SKILL")
 
