@@ -71,7 +71,7 @@ class SkillRunner:
         self._finalizer = weakref.finalize(self, self._pool.close)
         atexit.register(self._finalizer)
 
-    def __enter__(self) -> "SkillRunner":
+    def __enter__(self) -> SkillRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -42,7 +42,7 @@ class SkillwareGroup(click.Group):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """Click's own usage errors become one line too, with the exit code 2."""
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.exceptions.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "skillware"
             click.echo(f"skillware: usage error: {exc.format_message()} (see '{where} --help')", err=True)

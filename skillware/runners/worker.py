@@ -33,7 +33,7 @@ class Worker:
         self.calls = 0
         self.last_used = time.monotonic()
         self.dead = False
-        self._lines: "queue.Queue[object]" = queue.Queue()
+        self._lines: queue.Queue[object] = queue.Queue()
         self._stderr_tail = b""
         self.proc = start_engine(build_run_argv(spec), env_extra)
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -51,8 +51,9 @@ class Worker:
             self._lines.put(line)
 
     def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        stream = self.proc.stderr
+        assert stream is not None
+        for chunk in iter(lambda: stream.read(4096), b""):
             self._stderr_tail = (self._stderr_tail + chunk)[-4096:]
 
     def _send(self, document: Dict[str, Any]) -> None:
