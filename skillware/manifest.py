@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .bundle import Bundle, check_bundle_location
 from .errors import BundleError, ManifestError, Problem
+from .json_pointer import escape_pointer
 from .manifest_cache import cached_manifest, store_manifest
-from .yaml_load import escape_pointer, load_yaml_file
 
 # Variables the host contract sets itself; a manifest may not declare them.
 RESERVED_ENV = re.compile(r"^(SKILLWARE_.*|PATH|HOME|PYTHONPATH|PYTHONHOME|LD_.*|HTTPS?_PROXY|ALL_PROXY|NO_PROXY)$",
@@ -168,6 +168,8 @@ def _build(data: Dict[str, Any], bundle: Bundle, warnings: List[Problem]) -> Man
 
 def read_document(bundle: Bundle) -> Tuple[Any, List[Problem]]:
     """Parse manifest.yaml (bounded); problems are YAML-level only."""
+    from .yaml_load import load_yaml_file  # PyYAML only on a cache miss
+
     return load_yaml_file(bundle.manifest_path, bundle.display)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .bundle import Bundle
-from .yaml_load import MAX_BYTES
+from .yaml_limits import MAX_BYTES
 
 
 def cache_dir() -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Optional
 
 from .errors import ParamsError
+from .fast_schema import quick_valid
 from .manifest import Manifest
 
 MAX_PARAMS_BYTES = 64 * 1024 * 1024
@@ -61,6 +62,8 @@ def validate_params(manifest: Manifest, params: Any) -> None:
     """Raise ParamsError naming the field when params do not satisfy the manifest's `parameters`."""
     if not isinstance(params, dict):
         raise ParamsError(f"params must be a JSON object, got {type(params).__name__}", "wrap the values in {...}")
+    if quick_valid(manifest.parameters, params):
+        return
     from .schema_check import problems_from_validation
 
     problems = problems_from_validation(manifest.parameters, params, "params")

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, Dict, Iterator, List
 
 from .errors import Problem
-from .yaml_load import escape_pointer
+from .json_pointer import escape_pointer
 
 # Fields that people try to add to `container:`; skillware has no such option by design.
 _NEVER_OPTIONS = {

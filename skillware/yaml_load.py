@@ -14,10 +14,8 @@ from typing import Any, Dict, List, Tuple
 import yaml
 
 from .errors import Problem
-
-MAX_BYTES = 1024 * 1024
-MAX_NODES = 100_000
-MAX_DEPTH = 64
+from .json_pointer import escape_pointer
+from .yaml_limits import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -77,11 +75,6 @@ def _mapping_problems(node: yaml.Node, file: str, pointer: str, seen: set[int]) 
         for i, child in enumerate(node.value):
             problems += _mapping_problems(child, file, f"{pointer}/{i}", seen)
     return problems
-
-
-def escape_pointer(token: str) -> str:
-    """Escape one JSON Pointer reference token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def load_yaml_file(path: Path, display: str) -> Tuple[Any, List[Problem]]:

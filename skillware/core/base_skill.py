@@ -6,10 +6,8 @@ This file is also mounted read-only into containers at
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional
 
 
@@ -75,6 +73,8 @@ class BaseSkill:
 
     async def aexecute(self, params: Dict[str, Any]) -> Any:
         """Async entry point; by default runs `execute` in a worker thread."""
+        import asyncio
+
         return await asyncio.to_thread(self.execute, params)
 
     def validate_params(self, params: Dict[str, Any]) -> bool:
@@ -103,6 +103,10 @@ class BaseSkill:
 
 def _run_coroutine_sync(coro: Any) -> Any:
     """Run a coroutine to completion even when called from inside a running event loop."""
+    # asyncio costs ~15 ms to import; most skills are synchronous and never pay it.
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -23,7 +23,6 @@ from ..bundle import Bundle
 from ..core.base_skill import BaseSkill
 from ..errors import BundleError, RequirementsError, SkillRaised
 from ..manifest import Manifest
-from ..requirements import missing_requirements
 from ..shim.shim import skill_classes
 
 _LOCK = threading.RLock()
@@ -168,6 +167,10 @@ def instantiate(loaded: LoadedSkill, manifest: Manifest, config: Mapping[str, st
 
 
 def check_requirements(manifest: Manifest) -> None:
+    if not manifest.requirements:
+        return
+    from ..requirements import missing_requirements  # importlib.metadata costs ~10 ms
+
     missing = missing_requirements(manifest.requirements)
     if missing:
         quoted = " ".join(f"'{m}'" if any(c in m for c in "<>=!; ") else m for m in missing)

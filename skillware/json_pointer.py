@@ -1,0 +1,6 @@
+"""JSON Pointer (RFC 6901) helpers."""
+
+
+def escape_pointer(token: str) -> str:
+    """Escape one JSON Pointer reference token."""
+    return token.replace("~", "~0").replace("/", "~1")
