@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import subprocess
+import sys
 from typing import Mapping, Optional, Sequence
-
-log = logging.getLogger("skillware.engine")
 
 # What an engine client needs from our environment to find its storage, socket and config.
 # Everything else of the host environment stays out of the engine process (and so out of
@@ -28,10 +26,16 @@ def engine_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     return env
 
 
+def _log(argv: Sequence[str]) -> None:
+    """With SKILLWARE_DEBUG=1, print every engine command line exactly as it is run."""
+    if os.environ.get("SKILLWARE_DEBUG") == "1":
+        print(f"skillware: engine: {shlex.join(argv)}", file=sys.stderr, flush=True)
+
+
 def run_engine(argv: Sequence[str], *, timeout: float = 60, input_bytes: Optional[bytes] = None,
                check: bool = False) -> subprocess.CompletedProcess[bytes]:
     """Run a short engine command (info, rm, ps, import …) and capture its output."""
-    log.debug("engine: %s", shlex.join(argv))
+    _log(argv)
     return subprocess.run(list(argv), input=input_bytes, capture_output=True, timeout=timeout, check=check,
                           env=engine_env(), stdin=None if input_bytes is not None else subprocess.DEVNULL)
 
@@ -42,6 +46,6 @@ def start_engine(argv: Sequence[str], env_extra: Mapping[str, str]) -> subproces
     Its own session keeps the terminal's Ctrl-C away from the engine client: we decide how the
     container is stopped and removed, and the client must not race us by proxying the signal.
     """
-    log.debug("engine: %s", shlex.join(argv))
+    _log(argv)
     return subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=engine_env(env_extra), start_new_session=True)

@@ -12,7 +12,6 @@ import json
 import os
 import tempfile
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -30,7 +29,7 @@ def cache_dir() -> Path:
 def _schema_digest() -> str:
     from . import __version__
 
-    schema = resources.files("skillware").joinpath("schemas", "manifest.schema.json").read_bytes()
+    schema = (Path(__file__).resolve().parent / "schemas" / "manifest.schema.json").read_bytes()
     return hashlib.sha256(schema + __version__.encode()).hexdigest()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 from .errors import Problem
@@ -30,7 +30,8 @@ _NEVER_OPTIONS = {
 @cache
 def load_schema(name: str) -> Dict[str, Any]:
     """Load a schema shipped inside the package (skillware/schemas/NAME)."""
-    text = resources.files("skillware").joinpath("schemas", name).read_text(encoding="utf-8")
+    # Package data are plain files: containers bind-mount files from the package too.
+    text = (Path(__file__).resolve().parent / "schemas" / name).read_text(encoding="utf-8")
     schema: Dict[str, Any] = json.loads(text)
     return schema
 
