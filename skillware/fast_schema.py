@@ -130,7 +130,7 @@ def _string_checks(schema: Dict[str, Any]) -> List[Check]:
 
 
 def _number_checks(schema: Dict[str, Any]) -> List[Check]:
-    bounds = {
+    bounds: Dict[str, Callable[[Any, Any], bool]] = {
         "minimum": lambda v, b: v >= b, "maximum": lambda v, b: v <= b,
         "exclusiveMinimum": lambda v, b: v > b, "exclusiveMaximum": lambda v, b: v < b,
     }
@@ -140,8 +140,12 @@ def _number_checks(schema: Dict[str, Any]) -> List[Check]:
             bound = schema[keyword]
             if not _is_number(bound):
                 raise _Unsupported()
-            checks.append(lambda v, b=bound, c=compare: not _is_number(v) or c(v, b))
+            checks.append(_bound_check(bound, compare))
     return checks
+
+
+def _bound_check(bound: Any, compare: Callable[[Any, Any], bool]) -> Check:
+    return lambda v: not _is_number(v) or compare(v, bound)
 
 
 @lru_cache(maxsize=256)

@@ -136,7 +136,11 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float, stop: threading.Event) 
     A thread blocks in wait() and sets `stop` the moment the process exits: Popen.wait with a
     timeout polls with sleeps of up to 50 ms, a quarter of a whole container run here.
     """
-    exited = threading.Thread(target=lambda: (proc.wait(), stop.set()), daemon=True)
+    def watch() -> None:
+        proc.wait()
+        stop.set()
+
+    exited = threading.Thread(target=watch, daemon=True)
     exited.start()
     stop.wait(timeout)
     return proc.poll() is not None or stop.is_set()
