@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from .bundle import Bundle, resolve, skill_roots
 from .manifest import Manifest, load_manifest
 from .params import validate_params
+from .policy import Policy
 from .result import check_output
 
 
@@ -16,6 +18,72 @@ def prepare(skill: str, skills_dirs: Sequence[str] = ()) -> Tuple[Bundle, Manife
     return bundle, load_manifest(bundle)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run one call (everything but the skill, its params and the policy)."""
+
+    isolated: bool = False
+    engine: Optional[str] = None
+    runtime: Optional[str] = None
+    allow_unenforced_limits: bool = False
+    env: Optional[Mapping[str, str]] = None
+    warn: Optional[Callable[[str], None]] = None
+    stderr_sink: Optional[Callable[[bytes], None]] = None
+    debug: bool = False
+
+
+def runs_in_container(manifest: Manifest, policy: Policy, isolated: bool) -> bool:
+    """Container when asked, when the manifest says so, or when policy requires it for the id."""
+    return isolated or manifest.execution == "container" or policy.requires_isolation(manifest.id)
+
+
+def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: Policy,
+            options: RunOptions = RunOptions()) -> Any:
+    """Run validated params through the right runner; check the lock first, log the run after.
+
+    Every run, failed or not, appends one line to the audit log.
+    """
+    from . import audit_log, lockfile
+    from .bundle_hash import bundle_hash
+
+    container = runs_in_container(manifest, policy, options.isolated)
+    record = audit_log.RunRecord(skill=manifest.id, execution="container" if container else "in_process")
+    error: Optional[BaseException] = None
+    try:
+        record.bundle_hash = bundle_hash(bundle.path)
+        if container and not options.isolated and manifest.execution != "container":
+            record.decisions.append("forced isolation: policy require_isolation")
+        lock_file = lockfile.lock_path(options.env)
+        lock = lockfile.read_lock(lock_file)
+        entry = lockfile.check_bundle(lock, lock_file, bundle) if lock is not None else None
+        if container:
+            from .runners.container import run_in_container
+
+            value = run_in_container(bundle, manifest, params, env=options.env, engine=options.engine,
+                                     runtime=options.runtime, policy=policy,
+                                     allow_unenforced_limits=options.allow_unenforced_limits, warn=options.warn,
+                                     stderr_sink=options.stderr_sink, debug=options.debug, record=record,
+                                     locked=(entry, lock_file) if entry is not None else None)
+        else:
+            from .runners.in_process import run_in_process
+
+            value = run_in_process(bundle, manifest, params, env=options.env)
+        result = check_output(manifest, value)
+        if not container:
+            import json
+
+            record.bytes_out = len(json.dumps(result, ensure_ascii=False))
+        return result
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        record.finish(error)
+        problem = audit_log.append(record, policy)
+        if problem and options.warn:
+            options.warn(problem)
+
+
 def run_skill(
     skill: str,
     params: Optional[Dict[str, Any]] = None,
@@ -23,25 +91,25 @@ def run_skill(
     skills_dirs: Sequence[str] = (),
     isolated: Optional[bool] = None,
     env: Optional[Mapping[str, str]] = None,
-    **container_options: Any,
+    policy: Optional[Policy] = None,
+    engine: Optional[str] = None,
+    runtime: Optional[str] = None,
+    allow_unenforced_limits: bool = False,
 ) -> Any:
     """Run a skill and return its (validated) result; raise a SkillwareError subclass on failure.
 
-    `isolated=True` runs it in a container whatever its manifest says; container skills always
-    run in one. `container_options` are passed to the container runner (engine, runtime, policy…).
+    `isolated=True` runs it in a container whatever its manifest says; container skills, and
+    skills the operator policy's `require_isolation` matches, always run in one. The policy is
+    the operator's policy file (see `skillware policy show`) unless `policy=` is given.
     """
+    from .policy_file import load_policy
+
     bundle, manifest = prepare(skill, skills_dirs)
     params = {} if params is None else params
     validate_params(manifest, params)
-    if isolated or manifest.execution == "container":
-        from .runners.container import run_in_container
-
-        value = run_in_container(bundle, manifest, params, env=env, **container_options)
-    else:
-        from .runners.in_process import run_in_process
-
-        value = run_in_process(bundle, manifest, params, env=env)
-    return check_output(manifest, value)
+    options = RunOptions(isolated=bool(isolated), engine=engine, runtime=runtime,
+                         allow_unenforced_limits=allow_unenforced_limits, env=env)
+    return execute(bundle, manifest, params, policy or load_policy(), options)
 
 
 def load_skill(skill: str, *, skills_dirs: Sequence[str] = (), check_requirements: bool = True,

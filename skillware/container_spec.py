@@ -5,7 +5,6 @@ Pure: no engine is called here. Secret values are not part of a spec; only their
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -122,7 +121,7 @@ def _show(name: str, value: float) -> str:
 def bundle_image_tag(bundle: Bundle, content_hash: str) -> str:
     """Tag of an image built from the bundle's Dockerfile: changes when the bundle changes."""
     safe = "".join(c if c.isalnum() else "-" for c in bundle.id.lower()).strip("-")
-    return f"localhost/skillware-skill-{safe}:{content_hash[:16]}"
+    return f"localhost/skillware-skill-{safe}:{content_hash.removeprefix('sha256:')[:16]}"
 
 
 def _check_mount_source(path: Path) -> str:
@@ -206,18 +205,3 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
         limits_enforced=enforced,
         decisions=tuple(decisions),
     )
-
-
-def content_hash(folder: Path) -> str:
-    """sha256 over every file's relative path, mode bit for exec, and bytes (symlinks by target)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if "__pycache__" in rel.split("/"):
-            continue
-        if path.is_symlink():
-            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
-        elif path.is_file():
-            digest.update(f"F {rel} {os.access(path, os.X_OK)} {path.stat().st_size}\n".encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()

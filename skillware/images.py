@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from .bundle import Bundle
-from .container_spec import bundle_image_tag, content_hash
+from .bundle_hash import bundle_hash
+from .container_spec import bundle_image_tag
 from .engine import EngineProbe
 from .engine_cli import engine_env, run_engine
 from .errors import BundleError, EngineError, ImageNotFound
@@ -65,7 +66,7 @@ def image_digest(probe: EngineProbe, image: str) -> str:
 def image_for(bundle: Bundle, manifest: Manifest, probe: EngineProbe, policy: Policy) -> str:
     """The image a run uses: built from the bundle (built now if missing), named, or the default."""
     if manifest.container.build:
-        tag = bundle_image_tag(bundle, content_hash(bundle.path))
+        tag = bundle_image_tag(bundle, bundle_hash(bundle.path))
         if not image_exists(probe, tag):
             build_skill_image(bundle, manifest, probe, tag)
         return tag

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Hashable, Mapping, Optional, Sequence, Tuple
 
-from .api import prepare
+from .api import RunOptions, execute, prepare, runs_in_container
 from .bundle import Bundle
-from .container_spec import content_hash
+from .bundle_hash import bundle_hash
 from .errors import UsageError
 from .manifest import Manifest
 from .params import validate_params
-from .policy import DEFAULT_POLICY, Policy
+from .policy import Policy
 from .result import check_output
 
 
@@ -60,7 +60,11 @@ class SkillRunner:
 
         self.skills_dirs = tuple(skills_dirs or ())
         self.engine = engine
-        self.policy = policy or DEFAULT_POLICY
+        if policy is None:
+            from .policy_file import load_policy
+
+            policy = load_policy()
+        self.policy = policy
         self.runtime = runtime
         self.allow_unenforced_limits = allow_unenforced_limits
         self.env = env
@@ -88,7 +92,7 @@ class SkillRunner:
         if cached is not None and _signature(cached.bundle.path) == cached.signature:
             return cached
         bundle, manifest = prepare(skill_id, self.skills_dirs)
-        fresh = _Prepared(bundle, manifest, _signature(bundle.path), content_hash(bundle.path))
+        fresh = _Prepared(bundle, manifest, _signature(bundle.path), bundle_hash(bundle.path))
         with self._lock:
             self._prepared[skill_id] = fresh
         return fresh
@@ -110,33 +114,50 @@ class SkillRunner:
         prepared = self._prepare(skill_id)
         manifest = prepared.manifest
         validate_params(manifest, params)
-        in_container = bool(isolated) or manifest.execution == "container" or \
-            self.policy.requires_isolation(manifest.id)
-        if not in_container:
-            from .runners.in_process import run_in_process
-
-            return check_output(manifest, run_in_process(prepared.bundle, manifest, params, env=self.env))
         wants_reuse = manifest.container.reuse if manifest.container.reuse is not None else bool(reuse)
-        if wants_reuse:
-            value = self._run_warm(prepared, params, caller)
-        else:
-            from .runners.container import run_in_container
-
-            value = run_in_container(prepared.bundle, manifest, params, env=self.env, engine=self.engine,
-                                     runtime=self.runtime, policy=self.policy,
-                                     allow_unenforced_limits=self.allow_unenforced_limits)
-        return check_output(manifest, value)
+        if not (wants_reuse and runs_in_container(manifest, self.policy, bool(isolated))):
+            options = RunOptions(isolated=bool(isolated), engine=self.engine, runtime=self.runtime,
+                                 allow_unenforced_limits=self.allow_unenforced_limits, env=self.env)
+            return execute(prepared.bundle, manifest, params, self.policy, options)
+        return self._run_warm(prepared, params, caller)
 
     def _run_warm(self, prepared: _Prepared, params: Dict[str, Any], caller: Optional[str]) -> Any:
+        from . import audit_log
+
         key: Hashable = (prepared.content, self._policy_key, caller, self.engine, self.runtime)
-        worker = self._pool.acquire(key, lambda: self._start_worker(prepared))
+        record = audit_log.RunRecord(skill=prepared.manifest.id, execution="warm", bundle_hash=prepared.content)
+        error: Optional[BaseException] = None
         try:
-            return worker.call(params)
+            self._check_lock(prepared)
+            worker = self._pool.acquire(key, lambda: self._start_worker(prepared))
+            try:
+                record.engine, record.image = worker.spec.engine, worker.spec.image
+                record.image_digest, record.argv_hash = worker.image_digest, worker.argv_hash
+                return check_output(prepared.manifest, worker.call(params))
+            finally:
+                self._pool.release(key, worker)
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._pool.release(key, worker)
+            record.finish(error)
+            audit_log.append(record, self.policy)
+
+    def _check_lock(self, prepared: _Prepared) -> Optional[Tuple[Dict[str, Any], Path]]:
+        """The skill's lock entry where a lock file is present (refuses a changed bundle)."""
+        from . import lockfile
+
+        path = lockfile.lock_path(self.env)
+        document = lockfile.read_lock(path)
+        if document is None:
+            return None
+        return lockfile.check_bundle(document, path, prepared.bundle), path
 
     def _start_worker(self, prepared: _Prepared) -> Any:
-        from .runners.container import prepare_container
+        from .argv import build_run_argv
+        from .audit_log import argv_hash
+        from .lockfile import check_image
+        from .runners.container import ImageDigest, prepare_container
         from .runners.preflight import check_readable
         from .runners.worker import Worker, worker_setup
 
@@ -147,6 +168,12 @@ class SkillRunner:
             raise UsageError(f"{prepared.manifest.id} has a custom container.command, which cannot serve warm calls",
                              "drop reuse for this skill")
         check_readable(prepared.bundle.path)
+        digest = ImageDigest(spec).wait()
+        locked = self._check_lock(prepared)
+        if locked is not None:
+            check_image(locked[0], locked[1], prepared.manifest.id, spec.engine, spec.image, digest)
         source = os.environ if self.env is None else self.env
         env_values = {name: source[name] for name in spec.granted_env if name in source}
-        return Worker(spec, worker_setup(prepared.manifest.raw, env_values), {}, prepared.manifest.id)
+        worker = Worker(spec, worker_setup(prepared.manifest.raw, env_values), {}, prepared.manifest.id)
+        worker.image_digest, worker.argv_hash = digest, argv_hash(build_run_argv(spec))
+        return worker

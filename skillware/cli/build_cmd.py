@@ -17,7 +17,8 @@ from .options import all_skills_dirs, skills_dir_option
 def build(ctx: click.Context, skill: str, engine: Optional[str], skills_dirs: tuple[str, ...]) -> None:
     """Build SKILL's container.build Dockerfile (reused until the bundle's content changes)."""
     from ..api import prepare
-    from ..container_spec import bundle_image_tag, content_hash
+    from ..bundle_hash import bundle_hash
+    from ..container_spec import bundle_image_tag
     from ..engine import select_engine
     from ..errors import UsageError
     from ..images import build_skill_image, image_exists
@@ -26,7 +27,7 @@ def build(ctx: click.Context, skill: str, engine: Optional[str], skills_dirs: tu
     if not manifest.container.build:
         raise UsageError(f"{manifest.id} has no container.build", "add `container: {build: Dockerfile}`")
     probe = select_engine(engine)
-    tag = bundle_image_tag(bundle, content_hash(bundle.path))
+    tag = bundle_image_tag(bundle, bundle_hash(bundle.path))
     if image_exists(probe, tag):
         click.echo(f"up to date: {tag}", err=True)
     else:

@@ -21,6 +21,10 @@ _COMMANDS = {
     "gc": ("skillware.cli.gc_cmd", "gc"),
     "image": ("skillware.cli.image_cmd", "image"),
     "build": ("skillware.cli.build_cmd", "build"),
+    "lock": ("skillware.cli.lock_cmd", "lock"),
+    "log": ("skillware.cli.log_cmd", "log"),
+    "policy": ("skillware.cli.policy_cmd", "policy"),
+    "audit": ("skillware.cli.audit_cmd", "audit"),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Optional, TextIO
 import click
 
 from ..errors import UsageError
+from ..policy import Policy
 from .main import debug_enabled
 from .options import all_skills_dirs, dumps, skills_dir_option
 
@@ -28,53 +29,56 @@ from .options import all_skills_dirs, dumps, skills_dir_option
 @click.option("--batch", "batch_file", type=click.File("r"), metavar="FILE",
               help="JSON lines of params (- for stdin); prints one {\"ok\": …} line per input line, in order.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel calls in --batch.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SKILLWARE_POLICY",
+              help="Operator policy file (default: ./skillware.yaml, then ~/.config/skillware/policy.yaml).")
 @click.option("--reuse/--no-reuse", default=None,
               help="Warm containers for repeated calls (default: on for --batch unless the manifest forbids).")
 @skills_dir_option
 @click.pass_context
 def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Optional[bool], isolated: bool,
         engine: Optional[str], runtime: Optional[str], dry_run: bool, allow_unenforced_limits: bool,
-        batch_file: Optional[TextIO], jobs: int, reuse: Optional[bool], skills_dirs: tuple[str, ...]) -> None:
+        batch_file: Optional[TextIO], jobs: int, policy_path: Optional[str], reuse: Optional[bool],
+        skills_dirs: tuple[str, ...]) -> None:
     """Run SKILL with --params (or --batch) and print its result as JSON on stdout."""
-    from ..api import prepare
+    from ..api import RunOptions, execute, prepare, runs_in_container
     from ..params import read_params, validate_params
-    from ..result import check_output
+    from ..policy_file import load_policy
 
+    policy = load_policy(policy_path)
     if batch_file is not None:
         if params_spec is not None or dry_run:
             raise UsageError("--batch cannot be combined with --params or --dry-run", "pass params in the batch file")
         _run_batch(ctx, skill, batch_file, jobs, isolated, engine, runtime, allow_unenforced_limits,
-                   True if reuse is None else reuse, all_skills_dirs(ctx, skills_dirs))
+                   True if reuse is None else reuse, all_skills_dirs(ctx, skills_dirs), policy)
         return
     bundle, manifest = prepare(skill, all_skills_dirs(ctx, skills_dirs))
     params = read_params(params_spec)
     validate_params(manifest, params)
-    if isolated or manifest.execution == "container" or dry_run:
+    if dry_run:
         from ..runners.container import run_in_container
 
-        value = run_in_container(bundle, manifest, params, engine=engine, runtime=runtime, dry_run=dry_run,
-                                 allow_unenforced_limits=allow_unenforced_limits, warn=_warn,
-                                 stderr_sink=_to_stderr, debug=debug_enabled(ctx))
-        if dry_run:
-            click.echo(value)
-            return
-    else:
-        from ..runners.in_process import run_in_process
-
-        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the result alone (`| jq` must work)
-            value = run_in_process(bundle, manifest, params)
-    result = check_output(manifest, value)
+        click.echo(run_in_container(bundle, manifest, params, engine=engine, runtime=runtime, dry_run=True,
+                                    policy=policy, allow_unenforced_limits=allow_unenforced_limits))
+        return
+    if runs_in_container(manifest, policy, isolated) and not isolated and manifest.execution != "container":
+        _warn(f"policy require_isolation matches {manifest.id}: running it in a container")
+    options = RunOptions(isolated=isolated, engine=engine, runtime=runtime,
+                         allow_unenforced_limits=allow_unenforced_limits, warn=_warn, stderr_sink=_to_stderr,
+                         debug=debug_enabled(ctx))
+    # A skill's prints must not reach stdout, where only the result belongs.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = execute(bundle, manifest, params, policy, options)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))
 
 
 def _run_batch(ctx: click.Context, skill: str, batch_file: TextIO, jobs: int, isolated: bool, engine: Optional[str],
                runtime: Optional[str], allow_unenforced_limits: bool, reuse: bool,
-               skills_dirs: tuple[str, ...]) -> None:
+               skills_dirs: tuple[str, ...], policy: Policy) -> None:
     from ..batch import run_batch
     from ..skill_runner import SkillRunner
 
     failed = 0
-    with SkillRunner(skills_dirs, engine=engine, runtime=runtime, pool_size=jobs,
+    with SkillRunner(skills_dirs, engine=engine, runtime=runtime, pool_size=jobs, policy=policy,
                      allow_unenforced_limits=allow_unenforced_limits) as runner:
         runner.run_prepare_check(skill)  # an unknown skill or bad manifest stops before any line runs
         bar = _progress_bar()

@@ -14,9 +14,11 @@ import signal
 import subprocess
 import threading
 from dataclasses import replace
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..argv import build_run_argv
+from ..audit_log import RunRecord, argv_hash
 from ..bundle import Bundle
 from ..container_spec import ContainerSpec, plan_container
 from ..engine import EngineProbe, select_engine
@@ -25,6 +27,7 @@ from ..errors import (
     Interrupted,
     UsageError,
 )
+from ..lockfile import check_image
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
 from ..shim.shim import CONTRACT_VERSION
@@ -32,6 +35,7 @@ from .outcome import Outcome, interpret
 from .preflight import check_readable
 
 Sink = Callable[[bytes], None]
+LockedEntry = Tuple[Dict[str, Any], Path]
 
 
 def remove_container(probe_path: str, name: str) -> None:
@@ -184,10 +188,12 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
                      env: Optional[Mapping[str, str]] = None, engine: Optional[str] = None,
                      runtime: Optional[str] = None, policy: Optional[Policy] = None, dry_run: bool = False,
                      allow_unenforced_limits: bool = False, warn: Optional[Callable[[str], None]] = None,
-                     stderr_sink: Optional[Sink] = None, debug: bool = False) -> Any:
+                     stderr_sink: Optional[Sink] = None, debug: bool = False,
+                     record: Optional[RunRecord] = None, locked: Optional[LockedEntry] = None) -> Any:
     """Run one call of the skill in a fresh container and return its (unchecked) result.
 
-    With dry_run, return the argv as a shell-quoted string instead of running it.
+    With dry_run, return the argv as a shell-quoted string instead of running it. `record`
+    (the audit log entry) is filled in; `locked` is the lock-file entry the image must match.
     """
     if not isinstance(params, dict):
         raise UsageError("params must be a JSON object")
@@ -200,6 +206,13 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if dry_run:
         return shlex.join(argv)
     check_readable(bundle.path)
+    digest = ImageDigest(spec)
+    if locked is not None:
+        entry, lock_file = locked
+        check_image(entry, lock_file, manifest.id, spec.engine, spec.image, digest.wait())
+    if record is not None:
+        record.engine, record.image, record.argv_hash = spec.engine, spec.image, argv_hash(argv)
+        record.decisions += list(spec.decisions)
     if not spec.limits_enforced and warn is not None:
         warn(next(d for d in spec.decisions if "NOT enforced" in d))
     stdin_bytes = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
@@ -208,4 +221,26 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if outcome.stderr_total > policy.stderr_cap and stderr_sink is not None:
         stderr_sink(f"\n[skillware: stderr truncated after {policy.stderr_cap:,} of {outcome.stderr_total:,} "
                     "bytes]\n".encode())
+    if record is not None:
+        record.bytes_out = len(outcome.stdout)
+        record.stderr_truncated = outcome.stderr_total > policy.stderr_cap
+        record.image_digest = digest.wait()
     return interpret(outcome, spec, manifest.id)
+
+
+class ImageDigest:
+    """The image's digest, looked up alongside the run (an inspect costs as much as a run)."""
+
+    def __init__(self, spec: ContainerSpec) -> None:
+        self._value: Optional[str] = None
+        self._thread = threading.Thread(target=self._look_up, args=(spec,), daemon=True)
+        self._thread.start()
+
+    def _look_up(self, spec: ContainerSpec) -> None:
+        done = run_engine([spec.engine_path, "image", "inspect", "--format", "{{.Id}}", spec.image], timeout=60)
+        ident = done.stdout.decode().strip() if done.returncode == 0 else ""
+        self._value = (ident if ident.startswith("sha256:") else f"sha256:{ident}") if ident else None
+
+    def wait(self) -> str:
+        self._thread.join(timeout=60)
+        return self._value or "unknown"

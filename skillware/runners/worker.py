@@ -33,6 +33,8 @@ class Worker:
         self.calls = 0
         self.last_used = time.monotonic()
         self.dead = False
+        self.image_digest = "unknown"   # set by whoever starts the worker (for the audit log)
+        self.argv_hash = ""
         self._lines: queue.Queue[object] = queue.Queue()
         self._stderr_tail = b""
         self.proc = start_engine(build_run_argv(spec), env_extra)

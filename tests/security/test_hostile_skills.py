@@ -7,6 +7,7 @@ The bundles are ordinary skills (`skillware validate tests/security/bundles/secu
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -28,6 +29,15 @@ HOSTILE = sorted(p.name for p in (BUNDLES / "security").iterdir() if (p / "manif
 MiB = 1024 * 1024
 # Processes that make up a container on the host (comm is cut at 15 characters).
 ENGINE_COMMS = {"podman", "docker", "conmon", "runc", "containerd-shim", "dockerd", "containerd", "catatonit"}
+# Where the engines keep container configs and state on disk (rootful podman, rootless podman, docker).
+ENGINE_STATE_GLOBS = (
+    "/var/lib/containers/storage/overlay-containers/*/userdata/*",
+    "/var/lib/containers/storage/libpod/*.db",
+    "/home/skillware-test/.local/share/containers/storage/overlay-containers/*/userdata/*",
+    "/home/skillware-test/.local/share/containers/storage/libpod/*.db",
+    "/var/lib/docker/containers/*/*",
+    "/var/lib/docker/containerd/daemon/io.containerd.metadata.v1.bolt/meta.db",
+)
 STORAGE_DIRS = ("/var/lib/containers", "/var/lib/docker", "/home/skillware-test/.local/share/containers")
 
 
@@ -97,6 +107,20 @@ def engine_process_environs() -> Dict[int, bytes]:
                 found[int(entry)] = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
+    return found
+
+
+def engine_state_files_containing(needle: str) -> Set[str]:
+    """Engine state files on the host's disk that hold `needle`."""
+    found = set()
+    for pattern in ENGINE_STATE_GLOBS:
+        for path in glob.glob(pattern):
+            try:
+                if os.path.isfile(path) and os.path.getsize(path) < 256 * MiB and \
+                        needle.encode() in Path(path).read_bytes():
+                    found.add(path)
+            except OSError:
+                continue
     return found
 
 
@@ -249,11 +273,12 @@ def test_host_environment_is_not_visible(target):
     assert rest not in done.stdout + done.stderr
 
 
-def _watch_run(target: Any, name: str, token: str, skill_label: str) -> Dict[str, Any]:
-    """Run NAME with SKILL_TOKEN set; sample the host's process table while it runs."""
+def _watch_run(target: Any, name: str, token: str, skill_label: str, disk: bool = False) -> Dict[str, Any]:
+    """Run NAME with SKILL_TOKEN set; sample the host's process table (and engine state) while it runs."""
     background = Background(target, name, {"sleep": 2} if name == "token_probe" else {}, env={"SKILL_TOKEN": token})
     leaks: Set[str] = set()
     environ_leaks: Set[int] = set()
+    disk_leaks: Set[str] = set()
     saw_engine = False
     while background.alive():
         for line in host_processes():
@@ -265,8 +290,14 @@ def _watch_run(target: Any, name: str, token: str, skill_label: str) -> Dict[str
                 leaks.add(line)
         if name == "token_probe":
             environ_leaks |= {pid for pid, environ in engine_process_environs().items() if token.encode() in environ}
+        if disk:
+            disk_leaks |= engine_state_files_containing(token)
         time.sleep(0.05)
-    return {"done": background.result(), "leaks": leaks, "environ_leaks": environ_leaks, "saw_engine": saw_engine}
+    done = background.result()
+    if disk:
+        disk_leaks |= engine_state_files_containing(token)   # after --rm: bolt DBs keep free pages
+    return {"done": done, "leaks": leaks, "environ_leaks": environ_leaks, "disk_leaks": disk_leaks,
+            "saw_engine": saw_engine}
 
 
 @pytest.mark.parametrize("name", ["token_probe", "token_sh"])
@@ -286,6 +317,23 @@ def test_declared_env_var_reaches_the_skill_but_not_argv_or_ps(target, name):
     assert not watched["leaks"], f"the token is visible in ps: {watched['leaks']}"
     # The Python shim takes env values over stdin: not even the engine's environment holds them.
     assert not watched["environ_leaks"], f"engine processes hold the token: {watched['environ_leaks']}"
+
+
+@pytest.mark.parametrize("name", [
+    "token_probe",
+    pytest.param("token_sh", marks=pytest.mark.xfail(
+        strict=True, reason="bug: for a non-shim command skillware passes declared env vars as `--env NAME`, and "
+                            "the engines store the value in the container config and state DB on disk")),
+])
+def test_declared_env_var_value_never_reaches_the_engines_disk(target, name):
+    import hashlib
+
+    token = f"tok{secrets.token_hex(16)}"
+    watched = _watch_run(target, name, token, f"io.skillware.skill=security/{name}", disk=True)
+    done = watched["done"]
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"sha256": hashlib.sha256(token.encode()).hexdigest()}
+    assert not watched["disk_leaks"], f"the token was written to: {sorted(watched['disk_leaks'])}"
 
 
 # --- 4. memory -----------------------------------------------------------------------------------
@@ -412,6 +460,18 @@ def test_stderr_flood_is_truncated_and_the_run_succeeds(target):
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert json.loads(done.stdout) == {"flooded": 200 * MiB}
     assert len(done.stderr) < 2 * MiB
+
+
+@pytest.mark.xfail(strict=True, reason="bug: skillware/cli/run_cmd.py _to_stderr passes the skill's stderr bytes "
+                                       "through unfiltered, so terminal control sequences reach the operator")
+def test_skill_stderr_cannot_drive_the_operators_terminal(target):
+    done = target.cli(["run", *target.extra_args, "--skills-dir", str(skills_root(target, "stderr_escape")),
+                       "security/stderr_escape", "--params", "{}"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"written": 7}
+    controls = sorted({f"{ord(c):#04x}" for c in done.stderr if (ord(c) < 0x20 and c not in "\n\t")
+                       or 0x7f <= ord(c) < 0xa0})
+    assert controls == [], f"control characters from the skill reached the CLI's stderr: {controls}"
 
 
 # --- 8. privileges -------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Content hashes of a bundle: per file (so a change can be named) and for the whole bundle."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Dict
+
+_SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache"}
+
+
+def file_hashes(folder: Path) -> Dict[str, str]:
+    """relative path → "sha256:…" of its bytes (executables and symlinks marked as such)."""
+    hashes: Dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                digest = hashlib.sha256(b"symlink:" + os.readlink(path).encode())
+            else:
+                digest = hashlib.sha256(b"exec:" if os.access(path, os.X_OK) else b"file:")
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+            hashes[rel] = "sha256:" + digest.hexdigest()
+    return hashes
+
+
+def bundle_hash(folder: Path) -> str:
+    """One "sha256:…" for the whole bundle, from its per-file hashes."""
+    lines = "".join(f"{rel}\0{digest}\n" for rel, digest in sorted(file_hashes(folder).items()))
+    return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
