@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .bundle import Bundle
 from .bundle_hash import bundle_hash, file_hashes
-from .errors import PolicyError
+from .errors import PolicyError, UsageError
 from .manifest import Manifest
 
 LOCK_NAME = "skillware.lock"
@@ -57,8 +57,13 @@ def write_lock(path: Path, entries: Mapping[str, Dict[str, Any]]) -> None:
     document["skills"].update(entries)
     document["skills"] = dict(sorted(document["skills"].items()))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the lock file: {exc.strerror or exc}",
+                         "run where you may write, or set SKILLWARE_LOCK to a writable path") from None
 
 
 def _file_changes(locked: Mapping[str, str], current: Mapping[str, str]) -> List[str]:
