@@ -25,6 +25,7 @@ def build_run_argv(spec: ContainerSpec) -> List[str]:
     for key, value in spec.labels:
         argv += ["--label", f"{key}={value}"]
     argv += ["--network", "none"]                      # no interface but loopback
+    argv += ["--ipc", "none"]                          # no /dev/shm: /tmp is the only writable place
     argv += ["--read-only"]                            # root filesystem is read-only
     if podman:
         argv += ["--read-only-tmpfs=false"]            # no implicit writable /run, /var/tmp

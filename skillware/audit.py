@@ -78,6 +78,22 @@ def effective_image(bundle: Bundle, manifest: Manifest, policy: Policy) -> Tuple
     return manifest.container.image or policy.image, False
 
 
+def locked_digest(bundle: Bundle, image: str, engine: str) -> Optional[str]:
+    """The image digest skillware.lock pins for this skill on this engine, if the lock covers it unchanged."""
+    from .lockfile import check_bundle, lock_path, read_lock
+
+    path = lock_path()
+    try:
+        document = read_lock(path)
+        entry = check_bundle(document, path, bundle) if document is not None else None
+    except SkillwareError:
+        return None  # not locked, or changed since: `run` refuses it, and the image is not pinned
+    if entry is None or entry.get("image") != image:
+        return None
+    digest = (entry.get("image_digests") or {}).get(engine)
+    return str(digest) if digest else None
+
+
 def _engine_json(probe: EngineProbe) -> Dict[str, Any]:
     return {"name": probe.name, "version": probe.version, "rootless": probe.rootless,
             "cgroup": probe.cgroup_version, "limits_enforced": probe.limits_enforced}
@@ -112,7 +128,8 @@ def audit_bundle(bundle: Bundle, manifest: Manifest, policy: Policy, engine: Eng
     else:
         argv = build_run_argv(spec)
         traces, argv_findings = trace_argv(argv, spec, manifest, str(bundle.path))
-        findings += argv_findings + plan_findings(manifest, policy, engine, spec, built)
+        findings += argv_findings + plan_findings(manifest, policy, engine, spec, built,
+                                                  locked_digest(bundle, image, engine.name))
         if probe:
             probe_json, probe_results = _probe(bundle, manifest, policy, engine, spec)
             findings += probe_results

@@ -199,8 +199,35 @@ def bundle_findings(bundle_path: Path, command: Sequence[str]) -> Tuple[List[Fin
         out.append(finding("files.count", "SW-16", "warn", f"bundle has {exc}: not fully scanned"))
     except OSError as exc:
         out.append(finding("files.read", "SW-15", "fail", f"cannot scan the bundle: {exc}"))
-    for item_id, what in (("SW-14", "no executable or setuid files"), ("SW-15", "no symlinks or special files"),
-                          ("SW-16", "no large binaries")):
+    for check, item_id, what in (("files.executable", "SW-14", "no executable or setuid files"),
+                                 ("files.symlink", "SW-15", "no symlinks or special files"),
+                                 ("files.binary", "SW-16", "no large binaries")):
         if not any(f.checklist == item_id for f in out):
-            out.append(finding(f"files.{item_id}", item_id, "pass", what))
+            out.append(finding(check, item_id, "pass", what))
     return out, python_files
+
+
+def dockerfile_findings(path: Path, display: str) -> List[Finding]:
+    """FROM without a digest, ADD (URLs and archives unpack silently), secrets passed as ARG/ENV."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MiB:
+            return [finding("dockerfile.read", "SW-53", "fail", "not a regular file of at most 1 MiB", file=display)]
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        return [finding("dockerfile.read", "SW-53", "fail", f"cannot read: {exc.strerror}", file=display)]
+    out: List[Finding] = []
+    for number, line in enumerate(lines, 1):
+        words = line.strip().split()
+        keyword = words[0].upper() if words else ""
+        if keyword == "FROM" and len(words) > 1 and "@sha256:" not in words[1]:
+            out.append(finding("dockerfile.from", "SW-53", "warn", f"FROM {words[1]} is not pinned by digest",
+                               file=display, line=number))
+        elif keyword == "ADD":
+            out.append(finding("dockerfile.add", "SW-53", "warn", "ADD fetches URLs and unpacks archives: use COPY",
+                               file=display, line=number))
+        elif keyword in ("ARG", "ENV") and any(s in line.upper() for s in ("TOKEN", "SECRET", "PASSWORD", "KEY=")):
+            out.append(finding("dockerfile.secret", "SW-53", "warn", f"{keyword} looks like a secret baked into "
+                               "the image", file=display, line=number))
+    if not out:
+        out.append(finding("dockerfile.review", "SW-53", "pass", f"{display}: FROM pinned, no ADD, no secrets"))
+    return out

@@ -282,7 +282,8 @@ def _cgroups(seen: Dict[str, Any], spec: ContainerSpec, gvisor: bool) -> List[Fi
         quota, period = _number(files.get("cpu.cfs_quota_us")), _number(files.get("cpu.cfs_period_us"))
     cpus = quota / period if quota and period and quota > 0 else None
     return [
-        _limit("probe.memory", "SW-30", "memory", memory, limits.memory, memory is not None and memory <= limits.memory),
+        _limit("probe.memory", "SW-30", "memory", memory, limits.memory,
+               memory is not None and memory <= limits.memory),
         _limit("probe.cpu", "SW-31", "cpu quota", None if cpus is None else f"{cpus:g} cpus", f"{limits.cpus:g}",
                cpus is not None and cpus <= limits.cpus + 0.01),
         _limit("probe.pids", "SW-32", "pids.max", pids, limits.pids, pids is not None and 0 < pids <= limits.pids),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any, Dict, List, Sequence
+from typing import Any, List, Sequence
 
 from .audit import AuditReport
 from .audit_checklist import Finding
@@ -104,7 +104,7 @@ def render_markdown(report: AuditReport) -> str:
     passed = [f for f in ordered if f.status == "pass"]
     lines = [f"### skillware audit: `{report.skill}` — **{report.status.upper()}**", "",
              f"{_counts(report)} · checklist: SECURITY_CHECKLIST.md", ""]
-    lines += [f"- {_cell(line.replace('  ', ' '))}" for line in _header(report)]
+    lines += [f"- {_cell(' '.join(line.split()))}" for line in _header(report)]
     lines.append("")
     lines += _md_rows(open_items) if open_items else ["Every automatic check passed; no manual items."]
     lines += ["", f"<details><summary>Passed checks ({len(passed)})</summary>", "", *_md_rows(passed), "",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .audit_checklist import Finding, finding
+from .audit_code import dockerfile_findings
 from .container_spec import CONTRACT_ENV, ContainerSpec
 from .engine import EngineProbe
 from .manifest import Manifest
@@ -194,7 +195,7 @@ def _summarise(shown: Sequence[str], limit: int = 80) -> str:
 
 
 def plan_findings(manifest: Manifest, policy: Policy, probe: EngineProbe, spec: ContainerSpec,
-                  image_built: bool) -> List[Finding]:
+                  image_built: bool, locked_digest: Optional[str] = None) -> List[Finding]:
     """Items decided by the manifest, the policy and the engine rather than by single flags."""
     out: List[Finding] = []
     limits = spec.limits
@@ -219,6 +220,9 @@ def plan_findings(manifest: Manifest, policy: Policy, probe: EngineProbe, spec: 
                            "runs are refused here (fail closed) unless --allow-unenforced-limits"))
     if "@sha256:" in spec.image:
         out.append(finding("image.pinned", "SW-50", "pass", f"image pinned by digest: {spec.image}"))
+    elif locked_digest:
+        out.append(finding("image.pinned", "SW-50", "pass", f"image {spec.image} pinned by skillware.lock "
+                           f"({locked_digest[:19]}…)"))
     elif image_built:
         out.append(finding("image.pinned", "SW-50", "pass", f"image built from the bundle: {spec.image}"))
     else:
@@ -278,32 +282,6 @@ def manifest_findings(manifest: Manifest, policy: Policy, bundle_path: Path) -> 
                            (", ".join(manifest.requirements) or "none")))
     if manifest.container.build:
         out += dockerfile_findings(bundle_path / manifest.container.build, manifest.container.build)
-    return out
-
-
-def dockerfile_findings(path: Path, display: str) -> List[Finding]:
-    """FROM without a digest, ADD (URLs and archives unpack silently), secrets passed as ARG/ENV."""
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MiB:
-            return [finding("dockerfile.read", "SW-53", "fail", "not a regular file of at most 1 MiB", file=display)]
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        return [finding("dockerfile.read", "SW-53", "fail", f"cannot read: {exc.strerror}", file=display)]
-    out: List[Finding] = []
-    for number, line in enumerate(lines, 1):
-        words = line.strip().split()
-        keyword = words[0].upper() if words else ""
-        if keyword == "FROM" and len(words) > 1 and "@sha256:" not in words[1]:
-            out.append(finding("dockerfile.from", "SW-53", "warn", f"FROM {words[1]} is not pinned by digest",
-                               file=display, line=number))
-        elif keyword == "ADD":
-            out.append(finding("dockerfile.add", "SW-53", "warn", "ADD fetches URLs and unpacks archives: use COPY",
-                               file=display, line=number))
-        elif keyword in ("ARG", "ENV") and any(s in line.upper() for s in ("TOKEN", "SECRET", "PASSWORD", "KEY=")):
-            out.append(finding("dockerfile.secret", "SW-53", "warn", f"{keyword} looks like a secret baked into "
-                               "the image", file=display, line=number))
-    if not out:
-        out.append(finding("dockerfile.review", "SW-53", "pass", f"{display}: FROM pinned, no ADD, no secrets"))
     return out
 
 

@@ -95,6 +95,7 @@ def check_document(data: Any, bundle: Bundle) -> List[Problem]:
     for key in ("parameters", "output"):
         if isinstance(data.get(key), (dict, bool)):
             problems += schema_problems(data[key], file, f"/{key}")
+            problems += _remote_refs(data[key], file, f"/{key}")
     problems += _consistency_problems(data, bundle)
     problems += [
         Problem(file, f"/{escape_pointer(key)}", f"unknown top-level key {key!r} is ignored",
@@ -103,6 +104,23 @@ def check_document(data: Any, bundle: Bundle) -> List[Problem]:
         if key not in schema["properties"]
     ]
     return problems
+
+
+def _remote_refs(schema: Any, file: str, pointer: str) -> List[Problem]:
+    """`$ref`s that leave the document: skillware never fetches schemas from anywhere."""
+    found: List[Problem] = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            where = f"{pointer}/{escape_pointer(str(key))}"
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str) and not value.startswith("#"):
+                found.append(Problem(file, where, f"reference {value!r} points outside the manifest",
+                                     "only local references (#/$defs/...) are supported; inline the schema"))
+            else:
+                found += _remote_refs(value, file, where)
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found += _remote_refs(item, file, f"{pointer}/{index}")
+    return found
 
 
 def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -68,6 +67,8 @@ def store_manifest(bundle: Bundle, data: Dict[str, Any]) -> None:
     key = _key(bundle) if _enabled() else None
     if key is None:
         return
+    import tempfile  # only on a cache miss
+
     folder = cache_dir() / "manifests"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

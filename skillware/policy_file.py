@@ -18,9 +18,10 @@ from types import MappingProxyType
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .errors import PolicyError, Problem
+from .json_pointer import escape_pointer
 from .manifest import parse_size
 from .policy import DEFAULT_POLICY, Limits, Policy
-from .yaml_load import escape_pointer, load_yaml_file
+from .yaml_load import load_yaml_file
 
 POLICY_ENV = "SKILLWARE_POLICY"
 LOCAL_NAME = "skillware.yaml"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 import click
 
 from ..errors import UsageError
 from ..policy import Policy
+
+if TYPE_CHECKING:
+    from ..terminal_safe import SafeStream
 from .main import debug_enabled
 from .options import all_skills_dirs, dumps, skills_dir_option
 
@@ -114,9 +117,16 @@ def _progress_bar() -> Optional[_Bar]:
 
 
 def _to_stderr(data: bytes) -> None:
-    """The skill's own stderr, passed through live."""
-    sys.stderr.buffer.write(data)
-    sys.stderr.buffer.flush()
+    """The skill's own stderr, passed through live, with terminal control characters defused."""
+    global _SKILL_STDERR
+    if _SKILL_STDERR is None:
+        from ..terminal_safe import SafeStream
+
+        _SKILL_STDERR = SafeStream(sys.stderr.buffer)
+    _SKILL_STDERR.write(data)
+
+
+_SKILL_STDERR: Optional[SafeStream] = None
 
 
 def _warn(message: str) -> None:

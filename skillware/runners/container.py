@@ -30,7 +30,6 @@ from ..errors import (
 from ..lockfile import check_image
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
-from ..shim.shim import CONTRACT_VERSION
 from .outcome import Outcome, interpret
 from .preflight import check_readable
 
@@ -179,6 +178,8 @@ def stdin_document(manifest: Manifest, spec: ContainerSpec, params: Dict[str, An
     """What the container reads on stdin: the params, or for the shim an envelope with env values."""
     if not spec.stdin_envelope:
         return params
+    from ..shim.shim import CONTRACT_VERSION  # the shim module is heavier than this one constant
+
     source = os.environ if env is None else env
     return {"skillware": CONTRACT_VERSION, "params": params, "manifest": dict(manifest.raw),
             "env": {name: source[name] for name in spec.granted_env if name in source}}

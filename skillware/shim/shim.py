@@ -109,6 +109,41 @@ def _child(write_fd: int, params: Any, instance: Any) -> None:
     os._exit(code)
 
 
+def _collect(read_fd: int, pid: int) -> Tuple[List[bytes], int]:
+    """Read the child's result until it exits; return (chunks, wait status).
+
+    Not "until EOF": a process the skill started and left running inherits the pipe's write
+    end and would hold EOF back until the timeout. Once the child itself has exited, whatever
+    is in the pipe is the whole result.
+    """
+    import select
+
+    chunks: List[bytes] = []
+    while True:
+        ready, _, _ = select.select([read_fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(read_fd, 1 << 16)
+            if chunk:
+                chunks.append(chunk)
+                continue
+            _, status = os.waitpid(pid, 0)  # EOF: the child closed its end and is exiting
+            break
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            os.set_blocking(read_fd, False)
+            try:
+                while True:
+                    chunk = os.read(read_fd, 1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            except BlockingIOError:
+                pass
+            break
+    os.close(read_fd)
+    return chunks, status
+
+
 def run_once(params: Any, instance: Any = None) -> Tuple[int, str]:
     """Run one call in a child process; return (exit code, stdout JSON text)."""
     oom_before = _counter(_OOM_FILES, "oom_kill")
@@ -122,14 +157,7 @@ def run_once(params: Any, instance: Any = None) -> Tuple[int, str]:
         os.close(read_fd)
         _child(write_fd, params, instance)
     os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    _, status = os.waitpid(pid, 0)
+    chunks, status = _collect(read_fd, pid)
     text = b"".join(chunks).decode("utf-8", "replace")
     if _counter(_PIDS_FILES, "max") > pids_before and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
         return 1, json.dumps(error_document("resource_limit", "the skill hit the process limit (pids)", "PidsLimit"))

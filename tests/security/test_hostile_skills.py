@@ -248,8 +248,6 @@ def test_no_write_outside_tmp_no_exec_from_tmp_and_tmp_is_bounded(target):
     assert seen["fill_written"] <= 8 * MiB
 
 
-@pytest.mark.xfail(strict=True, reason="bug: /dev/shm is a writable 64 MB tmpfs (engine default IPC mount); "
-                                       "skillware/argv.py passes no --ipc none / --shm-size")
 def test_dev_shm_is_not_writable(target):
     done = run(target, "fs_probe", {"dirs": ["/dev/shm"], "fill_mib": 0})
     assert done.returncode == 0, done.stderr
@@ -380,8 +378,6 @@ def test_fork_bomb_is_contained_and_the_host_stays_responsive(target):
         assert "pids" in error_lines(done.stderr)[0] or "process" in error_lines(done.stderr)[0], done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bug: shim.run_once reads the result pipe until EOF, and a child the skill "
-                                       "leaves running holds the write end, so the call hangs until the timeout")
 def test_a_background_child_does_not_hold_the_result_back(target):
     started = time.monotonic()
     done = run(target, "orphan_child")
@@ -462,8 +458,6 @@ def test_stderr_flood_is_truncated_and_the_run_succeeds(target):
     assert len(done.stderr) < 2 * MiB
 
 
-@pytest.mark.xfail(strict=True, reason="bug: skillware/cli/run_cmd.py _to_stderr passes the skill's stderr bytes "
-                                       "through unfiltered, so terminal control sequences reach the operator")
 def test_skill_stderr_cannot_drive_the_operators_terminal(target):
     done = target.cli(["run", *target.extra_args, "--skills-dir", str(skills_root(target, "stderr_escape")),
                        "security/stderr_escape", "--params", "{}"])
