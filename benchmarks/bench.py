@@ -61,11 +61,11 @@ def raw_argv(engine: str) -> Tuple[List[str], bytes]:
     """The exact argv and stdin `skillware run --isolated` would use (a fresh name each call)."""
     from skillware.api import prepare
     from skillware.argv import build_run_argv
-    from skillware.runners.container import prepare_container, stdin_document
+    from skillware.runners.container import prepare_container, stdin_bytes_for
 
     bundle, manifest = prepare(SKILL)
     _, spec = prepare_container(bundle, manifest, engine=engine)
-    stdin = json.dumps(stdin_document(manifest, spec, PARAMS, {})).encode()
+    stdin = stdin_bytes_for(manifest, spec, PARAMS, {})
     return build_run_argv(spec), stdin
 
 

@@ -49,7 +49,5 @@ def build_run_argv(spec: ContainerSpec) -> List[str]:
         argv += ["--mount", f"type=bind,source={mount.source},destination={mount.target},readonly"]
     for key, value in spec.env:
         argv += ["--env", f"{key}={value}"]
-    for key in spec.passthrough_env:
-        argv += ["--env", key]                          # value comes from the engine's environment
     argv += [spec.image, *spec.command]
     return argv

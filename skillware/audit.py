@@ -111,6 +111,14 @@ def audit_bundle(bundle: Bundle, manifest: Manifest, policy: Policy, engine: Eng
     findings = manifest_findings(manifest, policy, bundle.path)
     file_findings, python_files = bundle_findings(bundle.path, manifest.container.command or ())
     findings += file_findings + code_findings(bundle.path, python_files, in_process)
+    if any(f.id in ("files.special", "files.read") for f in file_findings):
+        # Hashing the bundle (built image tag, lock check) would open a fifo and block forever.
+        findings.append(finding("audit.special", None, "fail", "the bundle holds special files: the container "
+                                "was not planned; remove them (SW-15)", severity="high"))
+        findings += _manual_items(findings)
+        return AuditReport(skill=manifest.id, path=str(bundle.path), execution=manifest.execution, image=None,
+                           engine=_engine_json(engine), policy=policy.source, argv=None, flags=(),
+                           findings=_sorted(findings))
     image, built = effective_image(bundle, manifest, policy)
     # Every declared variable counts as set: the argv shows the most a run could pass in.
     worst_env = {var.name: "set" for var in manifest.env_vars}

@@ -133,7 +133,8 @@ class ProbeRun:
 def probe_spec(spec: ContainerSpec) -> ContainerSpec:
     """The same container, with the probe as its command and nothing on stdin."""
     limits = replace(spec.limits, timeout=max(spec.limits.timeout, PROBE_MIN_TIMEOUT))
-    return replace(spec, command=("python3", "-c", PROBE_SOURCE), stdin_envelope=False, limits=limits,
+    return replace(spec, command=("python3", "-c", PROBE_SOURCE), stdin_envelope=False, stdin_env_lines=False,
+                   limits=limits,
                    name=f"skillware-audit-{secrets.token_hex(6)}")
 
 

@@ -20,15 +20,16 @@ from .policy import Policy
 MiB = 1024 * 1024
 # What a reviewer expects of one skill call; more is allowed (policy ceilings decide) but flagged.
 EXPECTED = {"memory": 1024 * MiB, "cpus": 2.0, "pids": 256, "timeout": 300.0, "tmpfs": 256 * MiB}
-CONTRACT_MOUNTS = ("/skill", "/opt/skillware/shim.py", "/opt/skillware/skillware/core/base_skill.py")
+CONTRACT_MOUNTS = ("/skill", "/opt/skillware/shim.py", "/opt/skillware/skillware/core/base_skill.py",
+                   "/opt/skillware/envwrap.sh")
 _VALUE_OPTIONS = {"--name", "--label", "--network", "--net", "--tmpfs", "--cap-drop", "--cap-add", "--security-opt",
                   "--user", "-u", "--memory", "-m", "--memory-swap", "--cpus", "--pids-limit", "--ulimit", "--pull",
                   "--log-driver", "--timeout", "--hostname", "-h", "--workdir", "-w", "--mount", "--env", "-e",
                   "--runtime", "--runtime-flag", "--pid", "--ipc", "--uts", "--userns", "--cgroupns", "--device",
                   "-v", "--volume", "--volumes-from", "-p", "--publish", "--env-file", "--expose", "--gpus"}
 # Options that may never appear, with the item they would break.
-_FORBIDDEN = {"--privileged": "SW-02", "--cap-add": "SW-01", "--pid": "SW-06", "--ipc": "SW-06", "--uts": "SW-06",
-              "--userns": "SW-06", "--cgroupns": "SW-06", "--device": "SW-07", "--gpus": "SW-07",
+_NAMESPACES = ("--pid", "--ipc", "--uts", "--userns", "--cgroupns", "--network")
+_FORBIDDEN = {"--privileged": "SW-02", "--cap-add": "SW-01", "--device": "SW-07", "--gpus": "SW-07",
               "-v": "SW-11", "--volume": "SW-11", "--volumes-from": "SW-11", "-p": "SW-21", "--publish": "SW-21",
               "-P": "SW-21", "--publish-all": "SW-21", "--expose": "SW-21", "--env-host": "SW-40",
               "--env-file": "SW-40", "--net": "SW-20"}
@@ -89,6 +90,10 @@ def _classify(name: str, value: str, spec: ContainerSpec, bundle_path: str, decl
               "--memory": "SW-30", "--cpus": "SW-31", "--hostname": "SW-06", "--workdir": "SW-12"}
     if name == "--network":
         return "SW-20", None if value == "none" else f"--network {value}: only 'none' is allowed"
+    if name in _NAMESPACES:
+        # A namespace of its own (private, none) is fine; sharing the host's or another container's is not.
+        shared = value == "host" or value.startswith(("container:", "ns:", "/"))
+        return "SW-06", f"{name} {value}: shares a namespace" if shared else None
     if name == "--read-only-tmpfs":
         return "SW-10", None if value == "false" else "--read-only-tmpfs must be false (no writable /run, /var/tmp)"
     if name == "--cap-drop":
@@ -247,11 +252,10 @@ def _env_findings(manifest: Manifest, policy: Policy, spec: ContainerSpec) -> Li
                                "allowed_env_vars", file="manifest.yaml"))
     if not manifest.env_vars:
         out.append(finding("env.declared", "SW-41", "pass", "no env vars declared"))
-    if spec.passthrough_env:
-        out.append(finding("env.route", "SW-42", "warn", "custom command: " + ", ".join(spec.passthrough_env) +
-                           " passed as --env NAME, so the engine stores the values in its container database"))
-    elif spec.granted_env:
-        out.append(finding("env.route", "SW-42", "pass", "env values travel in the stdin envelope, never in argv"))
+    if spec.granted_env:
+        route = "NAME=BASE64 lines read by envwrap.sh" if spec.stdin_env_lines else "the shim's envelope"
+        out.append(finding("env.route", "SW-42", "pass", f"env values travel on stdin ({route}), never in argv "
+                           "or in the engine's container database"))
     return out
 
 

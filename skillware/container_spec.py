@@ -22,6 +22,8 @@ SHIM_SOURCE = PACKAGE_DIR / "shim" / "shim.py"
 BASE_SKILL_SOURCE = PACKAGE_DIR / "core" / "base_skill.py"
 SECCOMP_PROFILE = PACKAGE_DIR / "data" / "seccomp.json"
 SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
+ENVWRAP_SOURCE = PACKAGE_DIR / "shim" / "envwrap.sh"
+ENVWRAP_COMMAND = ("sh", "/opt/skillware/envwrap.sh")
 # Each container runs as its own random unprivileged uid: RLIMIT_NPROC counts processes per
 # uid across the host, so a shared uid would let one container's fork bomb starve another's
 # budget, and distinct uids keep containers from ever owning each other's files or processes.
@@ -66,7 +68,6 @@ class ContainerSpec:
     command: Tuple[str, ...]
     mounts: Tuple[Mount, ...]
     env: Tuple[Tuple[str, str], ...]
-    passthrough_env: Tuple[str, ...]   # `--env NAME`, value from the engine's environment
     granted_env: Tuple[str, ...]       # declared env vars the skill receives (by either route)
     limits: Limits
     nofile: int
@@ -75,7 +76,8 @@ class ContainerSpec:
     runtime_flags: Tuple[str, ...]
     labels: Tuple[Tuple[str, str], ...]
     user: str
-    stdin_envelope: bool
+    stdin_envelope: bool               # the shim's JSON envelope {skillware, params, env, manifest}
+    stdin_env_lines: bool = False      # NAME=BASE64 lines and an empty line before the params
     limits_enforced: bool = True
     decisions: Tuple[str, ...] = field(default=(), compare=False)
 
@@ -177,22 +179,24 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
             else:
                 decisions.append(f"env: {var.name} withheld (not in policy allowed_env_vars)")
     command = tuple(manifest.container.command or SHIM_COMMAND)
-    # The Python shim takes env values inside its stdin envelope: `--env NAME` values would
-    # be stored in the engine's container database on the host's disk.
+    # Env values never travel as `--env`: engines store those in their container database on
+    # the host's disk. The Python shim takes them inside its stdin envelope; a custom command
+    # that was granted some is started through envwrap.sh, which reads them from stdin first.
     envelope = command == SHIM_COMMAND
+    env_lines = not envelope and bool(granted)
+    mounts = [Mount(_check_mount_source(bundle.path), "/skill"), Mount(str(SHIM_SOURCE), "/opt/skillware/shim.py"),
+              Mount(str(BASE_SKILL_SOURCE), "/opt/skillware/skillware/core/base_skill.py")]
+    if env_lines:
+        command = (*ENVWRAP_COMMAND, *command)
+        mounts.append(Mount(str(ENVWRAP_SOURCE), "/opt/skillware/envwrap.sh"))
     uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
     return ContainerSpec(
         engine=probe.name, engine_path=probe.path, rootless=probe.rootless,
         name=f"skillware-{secrets.token_hex(6)}",
         image=chosen_image,
         command=(*command, *(("--serve",) if serve else ())),
-        mounts=(
-            Mount(_check_mount_source(bundle.path), "/skill"),
-            Mount(str(SHIM_SOURCE), "/opt/skillware/shim.py"),
-            Mount(str(BASE_SKILL_SOURCE), "/opt/skillware/skillware/core/base_skill.py"),
-        ),
+        mounts=tuple(mounts),
         env=CONTRACT_ENV,
-        passthrough_env=() if envelope else tuple(granted),
         granted_env=tuple(granted),
         limits=limits,
         nofile=policy.nofile,
@@ -202,6 +206,7 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
         labels=((MANAGED_LABEL, "1"), (OWNER_LABEL, owner_token()), ("io.skillware.skill", manifest.id)),
         user=f"{uid}:{uid}",
         stdin_envelope=envelope,
+        stdin_env_lines=env_lines,
         limits_enforced=enforced,
         decisions=tuple(decisions),
     )

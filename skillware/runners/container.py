@@ -167,10 +167,18 @@ def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Po
     return probe, spec
 
 
-def secret_env(spec: ContainerSpec, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
-    """Values for the `--env NAME` entries: set in the engine's environment, never in argv."""
+def stdin_bytes_for(manifest: Manifest, spec: ContainerSpec, params: Dict[str, Any],
+                    env: Optional[Mapping[str, str]]) -> bytes:
+    """The exact bytes a cold run writes to the container's stdin."""
+    body = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
+    if not spec.stdin_env_lines:
+        return body
+    import base64
+
     source = os.environ if env is None else env
-    return {name: source[name] for name in spec.passthrough_env if name in source}
+    lines = [f"{name}={base64.b64encode(source[name].encode()).decode()}\n".encode()
+             for name in spec.granted_env if name in source]
+    return b"".join(lines) + b"\n" + body
 
 
 def stdin_document(manifest: Manifest, spec: ContainerSpec, params: Dict[str, Any],
@@ -216,9 +224,9 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         record.decisions += list(spec.decisions)
     if not spec.limits_enforced and warn is not None:
         warn(next(d for d in spec.decisions if "NOT enforced" in d))
-    stdin_bytes = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
+    stdin_bytes = stdin_bytes_for(manifest, spec, params, env)
     with _sigterm_as_exception():
-        outcome = execute_spec(spec, argv, stdin_bytes, secret_env(spec, env), stderr_sink, policy.stderr_cap)
+        outcome = execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, policy.stderr_cap)
     if outcome.stderr_total > policy.stderr_cap and stderr_sink is not None:
         stderr_sink(f"\n[skillware: stderr truncated after {policy.stderr_cap:,} of {outcome.stderr_total:,} "
                     "bytes]\n".encode())

@@ -317,12 +317,7 @@ def test_declared_env_var_reaches_the_skill_but_not_argv_or_ps(target, name):
     assert not watched["environ_leaks"], f"engine processes hold the token: {watched['environ_leaks']}"
 
 
-@pytest.mark.parametrize("name", [
-    "token_probe",
-    pytest.param("token_sh", marks=pytest.mark.xfail(
-        strict=True, reason="bug: for a non-shim command skillware passes declared env vars as `--env NAME`, and "
-                            "the engines store the value in the container config and state DB on disk")),
-])
+@pytest.mark.parametrize("name", ["token_probe", "token_sh"])
 def test_declared_env_var_value_never_reaches_the_engines_disk(target, name):
     import hashlib
 

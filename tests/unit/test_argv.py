@@ -122,8 +122,9 @@ def test_mounts_are_read_only_bundle_shim_and_base_skill(tmp_path):
 def test_no_host_namespaces_devices_or_sockets(tmp_path):
     argv = argv_for(tmp_path)[0]
     flags = {a.split("=")[0] for a in argv if a.startswith("--")}
-    assert not flags & {"--pid", "--ipc", "--uts", "--userns", "--cgroupns", "--device", "--env-host",
+    assert not flags & {"--pid", "--uts", "--userns", "--cgroupns", "--device", "--env-host",
                         "--privileged", "--cap-add", "--volume", "--volumes-from", "--security-opt=label"}
+    assert ("--ipc", "none") in pairs(argv) and argv.count("--ipc") == 1  # no shared memory at all
     assert not any("docker.sock" in a or "podman.sock" in a for a in argv)
 
 
@@ -141,7 +142,19 @@ def test_secret_values_never_appear_in_argv(tmp_path):
     container = "container: {command: [sh, /skill/run.sh]}"
     argv, spec = argv_for(tmp_path, container=container, env_vars=env_vars, env={"API_TOKEN": "s3cr3t-value"})
     assert "s3cr3t-value" not in " ".join(argv)
-    assert ("--env", "API_TOKEN") in pairs(argv)
+    assert "API_TOKEN" not in " ".join(argv)  # not even as --env NAME: engines store those on disk
+
+
+def test_custom_commands_get_env_values_through_envwrap_on_stdin(tmp_path):
+    env_vars = "env_vars: {API_TOKEN: {required: false}}"
+    container = "container: {command: [sh, /skill/run.sh]}"
+    argv, spec = argv_for(tmp_path, container=container, env_vars=env_vars, env={"API_TOKEN": "v"})
+    assert spec.stdin_env_lines and argv[-4:] == ["sh", "/opt/skillware/envwrap.sh", "sh", "/skill/run.sh"]
+
+
+def test_custom_commands_without_env_run_unwrapped(tmp_path):
+    argv, spec = argv_for(tmp_path, container="container: {command: [sh, /skill/run.sh]}")
+    assert not spec.stdin_env_lines and argv[-2:] == ["sh", "/skill/run.sh"]
 
 
 def test_shim_skills_get_env_values_through_stdin_not_env_flags(tmp_path):

@@ -116,7 +116,8 @@ def tampered(tmp_path: Path, edit: Any) -> List[Finding]:
     (["--privileged"], "SW-02", "--privileged must never be used"),
     (["--cap-add", "SYS_ADMIN"], "SW-01", "--cap-add SYS_ADMIN"),
     (["--network", "host"], "SW-20", "only 'none'"),
-    (["--pid", "host"], "SW-06", "--pid host"),
+    (["--pid", "host"], "SW-06", "--pid host: shares a namespace"),
+    (["--ipc", "container:other"], "SW-06", "shares a namespace"),
     (["--device", "/dev/kvm"], "SW-07", "--device"),
     (["-v", "/var/run/docker.sock:/var/run/docker.sock"], "SW-11", "must never be used"),
     (["--mount", "type=bind,source=/run/podman/podman.sock,destination=/skill,readonly"], "SW-11", "not the bundle"),
@@ -205,11 +206,12 @@ def test_declared_env_vars_are_listed_and_withheld_ones_pass(skills_root):
     assert statuses(report, "SW-42") == {"pass"}  # the shim takes values on stdin
 
 
-def test_custom_command_with_env_vars_warns_about_the_engine_database(skills_root):
+def test_custom_command_gets_env_values_on_stdin_never_as_env_flags(skills_root):
     manifest = CONTAINER + "container: {command: [sh, -c, 'echo {}']}\nenv_vars: {API_TOKEN: {}}\n"
     report = audit(skills_root, manifest)
-    assert any("--env NAME" in f.message for f in of(report, "SW-42", "warn"))
-    assert "--env API_TOKEN" in {t.flag for t in report.flags}
+    assert statuses(report, "SW-42") == {"pass"} and "envwrap.sh" in of(report, "SW-42")[0].message
+    assert not any("API_TOKEN" in t.flag for t in report.flags)
+    assert statuses(report, "SW-11") == {"pass"}  # the envwrap.sh mount belongs to the host contract
 
 
 def test_unpinned_requirements_warn(skills_root):
@@ -288,9 +290,12 @@ def test_symlinks_warn_inside_and_fail_outside(skills_root):
     assert {(f.file, f.status) for f in of(report, "SW-15")} == {("alias.txt", "warn"), ("passwd", "fail")}
 
 
-def test_special_file_fails(skills_root):
-    report = audit(skills_root, prepare=lambda folder: os.mkfifo(folder / "pipe"))
+def test_special_file_fails_and_the_bundle_is_never_hashed(skills_root):
+    # A built image's tag hashes the bundle; opening the fifo would block the audit forever.
+    report = audit(skills_root, CONTAINER + "container: {build: Dockerfile}\n", files={"Dockerfile": "FROM x\n"},
+                   prepare=lambda folder: os.mkfifo(folder / "pipe"))
     assert [f.file for f in of(report, "SW-15", "fail")] == ["pipe"]
+    assert report.argv is None and any(f.id == "audit.special" for f in report.findings)
 
 
 def test_large_binary_warns_and_large_text_does_not(skills_root):
