@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Dict
 
@@ -18,8 +19,12 @@ def file_hashes(folder: Path) -> Dict[str, str]:
         for name in sorted(filenames):
             path = Path(dirpath) / name
             rel = path.relative_to(folder).as_posix()
-            if path.is_symlink():
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
                 digest = hashlib.sha256(b"symlink:" + os.readlink(path).encode())
+            elif not stat.S_ISREG(mode):
+                # a FIFO or socket must never be opened: reading it would block or fail
+                digest = hashlib.sha256(f"special:{stat.S_IFMT(mode):o}".encode())
             else:
                 digest = hashlib.sha256(b"exec:" if os.access(path, os.X_OK) else b"file:")
                 with path.open("rb") as handle:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Hashable, Mapping, Optional, Sequence, Tuple
 
@@ -172,6 +172,7 @@ class SkillRunner:
         locked = self._check_lock(prepared)
         if locked is not None:
             check_image(locked[0], locked[1], prepared.manifest.id, spec.engine, spec.image, digest)
+            spec = replace(spec, image=digest)  # run what was checked, not a tag that may move
         source = os.environ if self.env is None else self.env
         env_values = {name: source[name] for name in spec.granted_env if name in source}
         worker = Worker(spec, worker_setup(prepared.manifest.raw, env_values), {}, prepared.manifest.id)

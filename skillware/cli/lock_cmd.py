@@ -12,7 +12,7 @@ from .options import all_skills_dirs, skills_dir_option
 @click.command()
 @click.argument("skills", nargs=-1)
 @click.option("--all", "all_skills", is_flag=True, help="Lock every skill of every root.")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SKILLWARE_POLICY",
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
               help="Operator policy file (for the default image).")
 @skills_dir_option
 @click.pass_context

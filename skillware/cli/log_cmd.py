@@ -13,7 +13,7 @@ from .options import dumps, json_option, table
 @click.command()
 @click.option("--skill", "skill_id", help="Only runs of this skill id.")
 @click.option("--since", help="Only runs since an ISO time, or a duration like 30m, 12h, 7d.")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SKILLWARE_POLICY",
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
               help="Operator policy file (its audit_log path).")
 @json_option
 def log(skill_id: Optional[str], since: Optional[str], policy_path: Optional[str], as_json: bool) -> None:

@@ -32,7 +32,7 @@ from .options import all_skills_dirs, dumps, skills_dir_option
 @click.option("--batch", "batch_file", type=click.File("r"), metavar="FILE",
               help="JSON lines of params (- for stdin); prints one {\"ok\": …} line per input line, in order.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel calls in --batch.")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SKILLWARE_POLICY",
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
               help="Operator policy file (default: ./skillware.yaml, then ~/.config/skillware/policy.yaml).")
 @click.option("--reuse/--no-reuse", default=None,
               help="Warm containers for repeated calls (default: on for --batch unless the manifest forbids).")

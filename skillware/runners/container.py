@@ -216,11 +216,15 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         return shlex.join(argv)
     check_readable(bundle.path)
     digest = ImageDigest(spec)
+    tag = spec.image
     if locked is not None:
         entry, lock_file = locked
         check_image(entry, lock_file, manifest.id, spec.engine, spec.image, digest.wait())
+        # Run the locked image by its id: the tag could be moved between the check and the run.
+        spec = replace(spec, image=digest.wait())
+        argv = build_run_argv(spec)
     if record is not None:
-        record.engine, record.image, record.argv_hash = spec.engine, spec.image, argv_hash(argv)
+        record.engine, record.image, record.argv_hash = spec.engine, tag, argv_hash(argv)
         record.decisions += list(spec.decisions)
     if not spec.limits_enforced and warn is not None:
         warn(next(d for d in spec.decisions if "NOT enforced" in d))

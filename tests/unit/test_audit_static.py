@@ -209,7 +209,7 @@ def test_declared_env_vars_are_listed_and_withheld_ones_pass(skills_root):
 def test_custom_command_gets_env_values_on_stdin_never_as_env_flags(skills_root):
     manifest = CONTAINER + "container: {command: [sh, -c, 'echo {}']}\nenv_vars: {API_TOKEN: {}}\n"
     report = audit(skills_root, manifest)
-    assert statuses(report, "SW-42") == {"pass"} and "envwrap.sh" in of(report, "SW-42")[0].message
+    assert statuses(report, "SW-42") == {"pass"} and any("envwrap.sh" in f.message for f in of(report, "SW-42"))
     assert not any("API_TOKEN" in t.flag for t in report.flags)
     assert statuses(report, "SW-11") == {"pass"}  # the envwrap.sh mount belongs to the host contract
 
