@@ -25,9 +25,9 @@ ROOTLESS_USER = "skillware-test"
 REQUIRED = os.environ.get("SKILLWARE_REQUIRE_CONTAINERS") == "1"
 
 
-def _works(argv: Sequence[str]) -> bool:
+def _works(argv: Sequence[str], timeout: float = 60) -> bool:
     try:
-        return subprocess.run(list(argv), capture_output=True, timeout=60).returncode == 0
+        return subprocess.run(list(argv), capture_output=True, timeout=timeout).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -133,10 +133,10 @@ def _rootless_image_ready(user: str, home: Path) -> bool:
     if wanted and _image_id(as_user(user, f"podman image inspect --format '{fmt}' {BASE_IMAGE}")) == wanted:
         return True
     archive = home / "base-image.tar"
-    if not _works(["podman", "save", "-o", str(archive), BASE_IMAGE]):
+    if not _works(["podman", "save", "-o", str(archive), BASE_IMAGE], timeout=600):
         return False
     os.chmod(archive, 0o644)
-    ok = _works(as_user(user, f"podman load -i {archive}"))
+    ok = _works(as_user(user, f"podman load -i {archive}"), timeout=600)
     archive.unlink()
     return ok
 

@@ -97,7 +97,8 @@ def test_any_manifest_the_schema_accepts_validates_loads_and_runs(generated: tup
         root = Path(tmp)
         folder = root / skill_id
         folder.mkdir(parents=True)
-        (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False),
+        # allow_unicode=False: PyYAML writes NEL/LS/PS raw otherwise, and YAML reads them as line breaks
+        (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=False, sort_keys=False),
                                               encoding="utf-8")
         (folder / "skill.py").write_text(SKILL, encoding="utf-8")
 
