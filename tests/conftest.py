@@ -153,23 +153,37 @@ def _limits_enforced(engine: str, user: Optional[str]) -> bool:
     return version == "v2" and {"memory", "pids", "cpu"} <= controllers
 
 
+_WHY_MISSING: Dict[str, str] = {}
+
+
 def _discover(tmp_root: Path) -> List[Target]:
     targets: List[Target] = []
     root = os.geteuid() == 0
     for engine in ("podman", "docker"):
-        if shutil.which(engine) and _works([engine, "info"]) and _works([engine, "image", "inspect", BASE_IMAGE]):
+        name = f"{engine}-rootless" if engine == "podman" and not root else engine
+        if not shutil.which(engine):
+            _WHY_MISSING[name] = f"{engine} is not installed"
+        elif not _works([engine, "info"]):
+            _WHY_MISSING[name] = f"`{engine} info` fails"
+        elif not _works([engine, "image", "inspect", BASE_IMAGE]):
+            _WHY_MISSING[name] = f"{BASE_IMAGE} is not in {engine}'s store (skillware image build-base)"
+        else:
             enforced = _limits_enforced(engine, None)
-            rootless = engine == "podman" and not root
-            targets.append(Target(name=f"{engine}-rootless" if rootless else engine, engine=engine,
-                                  rootless=rootless, limits_enforced=enforced,
+            targets.append(Target(name=name, engine=engine, rootless=name.endswith("rootless"),
+                                  limits_enforced=enforced,
                                   extra_args=[] if enforced else ["--allow-unenforced-limits"]))
-    if root and shutil.which("podman") and _works(["id", ROOTLESS_USER]) and Path("/usr/bin/python3").exists():
+    if root:
+        if not (shutil.which("podman") and _works(["id", ROOTLESS_USER]) and Path("/usr/bin/python3").exists()):
+            _WHY_MISSING["podman-rootless"] = f"needs podman, the user {ROOTLESS_USER} and /usr/bin/python3"
+            return targets
         home = _rootless_home(tmp_root)
-        if _rootless_image_ready(ROOTLESS_USER, home):
-            enforced = _limits_enforced("podman", ROOTLESS_USER)
-            targets.append(Target(name="podman-rootless", engine="podman", rootless=True, limits_enforced=enforced,
-                                  user=ROOTLESS_USER, home=home,
-                                  extra_args=[] if enforced else ["--allow-unenforced-limits"]))
+        if not _rootless_image_ready(ROOTLESS_USER, home):
+            _WHY_MISSING["podman-rootless"] = f"could not copy {BASE_IMAGE} into {ROOTLESS_USER}'s store"
+            return targets
+        enforced = _limits_enforced("podman", ROOTLESS_USER)
+        targets.append(Target(name="podman-rootless", engine="podman", rootless=True, limits_enforced=enforced,
+                              user=ROOTLESS_USER, home=home,
+                              extra_args=[] if enforced else ["--allow-unenforced-limits"]))
     return targets
 
 
@@ -205,7 +219,8 @@ def target(request: pytest.FixtureRequest, _target_root: Path) -> Iterator[Targe
     wanted = request.param
     if wanted not in found:
         rootful_only = wanted == "podman-rootless" and os.geteuid() != 0 and "podman-rootless" not in found
-        message = f"container target {wanted} is not available on this machine"
+        message = (f"container target {wanted} is not available on this machine: "
+                   f"{_WHY_MISSING.get(wanted, 'not applicable')}")
         if REQUIRED and not rootful_only:
             pytest.fail(message + " (SKILLWARE_REQUIRE_CONTAINERS=1)")
         pytest.skip(message)
