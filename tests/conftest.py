@@ -89,8 +89,10 @@ def as_user(user: str, command: str) -> List[str]:
     itself rather than a `su` that would kill it first.
     """
     home = f"/home/{user}"
+    # `cd` first: the caller's cwd (often a 0700 pytest tmp dir) is not the user's to enter.
     return ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "env", "-i", f"HOME={home}",
-            f"USER={user}", f"LOGNAME={user}", "PATH=/usr/local/bin:/usr/bin:/bin", "sh", "-c", command]
+            f"USER={user}", f"LOGNAME={user}", "PATH=/usr/local/bin:/usr/bin:/bin", "sh", "-c",
+            f"cd {home} && {command}"]
 
 
 def _q(text: str) -> str:
