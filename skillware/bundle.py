@@ -34,10 +34,10 @@ class Bundle:
     @property
     def display(self) -> str:
         """The manifest path as users should see it in messages."""
-        return _display(self.manifest_path)
+        return display_path(self.manifest_path)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """Relative to the working directory when inside it, else absolute."""
     try:
         rel = os.path.relpath(path)
@@ -72,11 +72,11 @@ def check_bundle_files(path: Path) -> None:
             target = candidate.resolve()
             if not _is_within(target, path):
                 raise UnsafeSkillPath(
-                    f"{_display(candidate)} is a symlink to {target}, outside the bundle",
+                    f"{display_path(candidate)} is a symlink to {target}, outside the bundle",
                     "replace the symlink with the file itself",
                 )
         if candidate.exists() and not candidate.is_file():
-            raise BundleError(f"{_display(candidate)} is not a regular file", "make it a file")
+            raise BundleError(f"{display_path(candidate)} is not a regular file", "make it a file")
 
 
 def check_bundle_location(bundle: Bundle) -> None:
@@ -135,7 +135,7 @@ def _resolve_id(skill: str, roots: Sequence[Path]) -> Bundle:
         bundle = Bundle(id=skill, path=candidate.resolve(), root=root)
         check_bundle_location(bundle)
         return bundle
-    searched = ", ".join(_display(r) for r in roots) or "(none)"
+    searched = ", ".join(display_path(r) for r in roots) or "(none)"
     raise SkillNotFound(f"skill {skill!r} not found in {searched}",
                         "run `skillware list` to see ids, or add a root with --skills-dir")
 

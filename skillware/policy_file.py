@@ -17,11 +17,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from .bundle import display_path
 from .errors import PolicyError, Problem
 from .json_pointer import escape_pointer
 from .manifest import parse_size
 from .policy import DEFAULT_POLICY, Limits, Policy
-from .yaml_load import load_yaml_file
 
 POLICY_ENV = "SKILLWARE_POLICY"
 LOCAL_NAME = "skillware.yaml"
@@ -121,19 +121,12 @@ def policy_sources(path: Optional[str] = None, cwd: Optional[Path] = None,
     return dict(load_policy(path, cwd, env).origins)
 
 
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 def read_policy_document(file: Path) -> Dict[str, Any]:
     """Parse and validate a policy file; raise PolicyFileError listing every problem."""
     from .schema_check import load_schema, problems_from_validation
+    from .yaml_load import load_yaml_file  # PyYAML only when a policy file exists
 
-    display = _display(file)
+    display = display_path(file)
     data, problems = load_yaml_file(file, display)
     if problems:
         raise PolicyFileError([_policy_hint(p) for p in problems])
