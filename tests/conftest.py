@@ -18,6 +18,8 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import pytest
 
+from tests.bundles import ECHO_SKILL, MakeBundle, write_bundle
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "skillware"
 BASE_IMAGE = "localhost/skillware-python:3.11"
@@ -227,3 +229,21 @@ def target(request: pytest.FixtureRequest, _target_root: Path) -> Iterator[Targe
             pytest.fail(message + " (SKILLWARE_REQUIRE_CONTAINERS=1)")
         pytest.skip(message)
     yield found[wanted]
+
+
+@pytest.fixture
+def skills_root(tmp_path: Path) -> Path:
+    root = tmp_path / "skills-root"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def make_bundle(skills_root: Path) -> MakeBundle:
+    """write_bundle under this test's skills root (or `root=`)."""
+
+    def make(skill_id: str, manifest: Optional[str] = None, skill: Optional[str] = ECHO_SKILL,
+             files: Optional[Dict[str, str]] = None, root: Optional[Path] = None) -> Path:
+        return write_bundle(root or skills_root, skill_id, manifest, skill, files)
+
+    return make

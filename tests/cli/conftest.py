@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import sysconfig
-import textwrap
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -14,17 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from skillware.cli import cli
+from tests.bundles import ECHO_SKILL, MakeBundle  # noqa: F401 - re-exported for tests
 
-ECHO_SKILL = """\
-from skillware.core.base_skill import BaseSkill
-
-
-class EchoSkill(BaseSkill):
-    def execute(self, params):
-        return params
-"""
-
-MakeBundle = Callable[..., Path]
 Invoke = Callable[..., Result]
 RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -36,32 +26,6 @@ def private_cache_and_clean_lookup(tmp_path_factory: pytest.TempPathFactory, mon
     for name in [n for n in os.environ if n.startswith("SKILLWARE_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
-
-
-@pytest.fixture
-def skills_root(tmp_path: Path) -> Path:
-    root = tmp_path / "skills-root"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def make_bundle(skills_root: Path) -> MakeBundle:
-    """Create ROOT/category/name with manifest.yaml (default: just the name), skill.py and extra files."""
-
-    def make(skill_id: str, manifest: Optional[str] = None, skill: Optional[str] = ECHO_SKILL,
-             files: Optional[Dict[str, str]] = None, root: Optional[Path] = None) -> Path:
-        folder = (root or skills_root) / skill_id
-        folder.mkdir(parents=True)
-        text = f"name: {skill_id}\n" if manifest is None else textwrap.dedent(manifest)
-        (folder / "manifest.yaml").write_text(text, encoding="utf-8")
-        if skill is not None:
-            (folder / "skill.py").write_text(textwrap.dedent(skill), encoding="utf-8")
-        for name, content in (files or {}).items():
-            (folder / name).write_text(textwrap.dedent(content), encoding="utf-8")
-        return folder
-
-    return make
 
 
 @pytest.fixture
