@@ -35,6 +35,7 @@ class EngineProbe:
     seccomp: bool
     controllers: Tuple[str, ...]  # resource controllers the engine can use for our containers
     gaps: Tuple[Tuple[str, str], ...] = field(default=())  # (problem, fix)
+    storage_driver: str = ""
 
     @property
     def limits_enforced(self) -> bool:
@@ -85,7 +86,7 @@ def _probe_podman(path: str) -> EngineProbe:
         name="podman", path=path, version=str(info.get("version", {}).get("Version", "")),
         rootless=rootless, cgroup_version=cgroup, cgroup_manager=str(host.get("cgroupManager", "")),
         default_runtime=runtime, runtimes=_host_runtimes(), seccomp=bool(security.get("seccompEnabled", True)),
-        controllers=controllers,
+        controllers=controllers, storage_driver=str(info.get("store", {}).get("graphDriverName", "")),
     )
 
 
@@ -141,6 +142,10 @@ def _with_gaps(probe: EngineProbe) -> EngineProbe:
         gaps.append(("seccomp not supported by the engine", "install libseccomp and an engine built with it"))
     if probe.name == "podman" and probe.cgroup_version == "hybrid" and "runc" not in probe.runtimes:
         gaps.append(("crun cannot run on hybrid cgroups and runc is missing", "apt-get install runc"))
+    if probe.storage_driver == "vfs":
+        gaps.append(("storage driver vfs: every run copies the whole image (seconds per run)",
+                     'write ~/.config/containers/storage.conf with [storage] driver = "overlay", then '
+                     "podman system reset and build the image again"))
     if probe.name == "docker":
         gaps.append(("isolation: gvisor skills run under rootful podman only", "use --engine podman for them"))
     elif "runsc" not in probe.runtimes:
