@@ -135,6 +135,11 @@ def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]
     if isinstance(declared, str) and declared != category and bundle.root is not None:
         problems.append(Problem(file, "/category", f"category {declared!r} differs from the folder {category!r}",
                                 "move the bundle or fix the category", warning=True))
+    container = data.get("container")
+    custom_command = isinstance(container, dict) and container.get("command")
+    if not custom_command and not (bundle.path / "skill.py").exists():
+        problems.append(Problem(file, "", "the bundle has no skill.py, and no container.command to run instead",
+                                "add skill.py with one BaseSkill subclass (see `skillware new`)", warning=True))
     env_vars = data.get("env_vars")
     if isinstance(env_vars, dict):
         for var in env_vars:

@@ -23,10 +23,7 @@ from ..bundle import Bundle
 from ..container_spec import ContainerSpec, plan_container
 from ..engine import EngineProbe, select_engine
 from ..engine_cli import run_engine, start_engine
-from ..errors import (
-    Interrupted,
-    UsageError,
-)
+from ..errors import BundleError, Interrupted, UsageError
 from ..lockfile import check_image
 from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
@@ -215,6 +212,8 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if dry_run:
         return shlex.join(argv)
     check_readable(bundle.path)
+    if spec.stdin_envelope and not (bundle.path / "skill.py").is_file():
+        raise BundleError(f"{bundle.id}: skill.py is missing", "add skill.py, or a container.command to run")
     digest = ImageDigest(spec)
     tag = spec.image
     if locked is not None:
