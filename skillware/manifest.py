@@ -140,6 +140,20 @@ def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]
     if not custom_command and not (bundle.path / "skill.py").exists():
         problems.append(Problem(file, "", "the bundle has no skill.py, and no container.command to run instead",
                                 "add skill.py with one BaseSkill subclass (see `skillware new`)", warning=True))
+    container = data.get("container")
+    egress = container.get("egress") if isinstance(container, dict) else None
+    if isinstance(egress, list):
+        from .egress import pattern_problem
+
+        for index, entry in enumerate(egress):
+            problem = pattern_problem(entry) if isinstance(entry, str) else None
+            if problem:
+                problems.append(Problem(file, f"/container/egress/{index}", problem,
+                                        "write host:port or *.suffix:port with a host name, e.g. api.example.com:443"))
+    if custom_command and isinstance(container, dict) and container.get("reuse") is True:
+        problems.append(Problem(file, "/container/reuse", "warm reuse needs the default Python command; "
+                                "with container.command every call runs in a fresh container",
+                                "drop reuse, or drop the custom command", warning=True))
     env_vars = data.get("env_vars")
     if isinstance(env_vars, dict):
         for var in env_vars:

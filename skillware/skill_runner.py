@@ -115,6 +115,10 @@ class SkillRunner:
         manifest = prepared.manifest
         validate_params(manifest, params)
         wants_reuse = manifest.container.reuse if manifest.container.reuse is not None else bool(reuse)
+        # Only the Python shim serves warm calls; a custom command always runs cold.
+        wants_reuse = wants_reuse and not manifest.container.command
+        # A run with egress gets its own proxy, which lives exactly as long as one cold run.
+        wants_reuse = wants_reuse and not manifest.container.egress
         if not (wants_reuse and runs_in_container(manifest, self.policy, bool(isolated))):
             options = RunOptions(isolated=bool(isolated), engine=self.engine, runtime=self.runtime,
                                  allow_unenforced_limits=self.allow_unenforced_limits, env=self.env)
@@ -164,9 +168,6 @@ class SkillRunner:
         _, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,
                                     runtime=self.runtime, allow_unenforced_limits=self.allow_unenforced_limits,
                                     env=self.env, serve=True)
-        if not spec.stdin_envelope:
-            raise UsageError(f"{prepared.manifest.id} has a custom container.command, which cannot serve warm calls",
-                             "drop reuse for this skill")
         check_readable(prepared.bundle.path)
         digest = ImageDigest(spec).wait()
         locked = self._check_lock(prepared)
