@@ -18,7 +18,7 @@ from ..container_spec import ContainerSpec
 from ..engine_cli import start_engine
 from ..errors import BadOutput, SkillCrashed, SkillTimeout
 from .container import remove_container
-from .outcome import killed_error, raise_for_error
+from .outcome import Outcome, interpret, killed_error, raise_for_error
 
 _EOF = object()
 
@@ -95,6 +95,8 @@ class Worker:
         remove_container(self.spec.engine_path, self.spec.name)
         if code in (137, -9):
             raise killed_error(self.spec, self.skill_id)
+        if code != 0:  # an engine failure (image missing, bad runtime …) maps as for a cold run
+            interpret(Outcome(code, b"", self._stderr_tail, len(self._stderr_tail)), self.spec, self.skill_id)
         tail = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()[-1:]
         raise SkillCrashed(f"{self.skill_id}: the warm worker exited (status {code}) {' '.join(tail)}".strip(),
                            "the worker will be replaced on the next call")
