@@ -30,6 +30,7 @@ class RunOptions:
     warn: Optional[Callable[[str], None]] = None
     stderr_sink: Optional[Callable[[bytes], None]] = None
     debug: bool = False
+    on_egress: Optional[Callable[[str], None]] = None   # one line per egress proxy decision (--verbose)
 
 
 def runs_in_container(manifest: Manifest, policy: Policy, isolated: bool) -> bool:
@@ -63,7 +64,8 @@ def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: 
                                      runtime=options.runtime, policy=policy,
                                      allow_unenforced_limits=options.allow_unenforced_limits, warn=options.warn,
                                      stderr_sink=options.stderr_sink, debug=options.debug, record=record,
-                                     locked=(entry, lock_file) if entry is not None else None)
+                                     locked=(entry, lock_file) if entry is not None else None,
+                                     on_egress=options.on_egress)
         else:
             from .runners.in_process import run_in_process
 

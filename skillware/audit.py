@@ -129,7 +129,7 @@ def audit_bundle(bundle: Bundle, manifest: Manifest, policy: Policy, engine: Eng
         spec = plan_container(bundle, manifest, policy, engine, allow_unenforced_limits=True, image=image,
                               caller_env=worst_env)
     except PolicyError as exc:
-        item_id = "SW-51" if "allowed_images" in exc.message else "SW-37"
+        item_id = "SW-51" if "allowed_images" in exc.message else "SW-22" if "egress" in exc.message else "SW-37"
         findings.append(finding("policy.refused", item_id, "fail", f"run would refuse: {exc.one_line()}"))
     except EngineError as exc:
         findings.append(finding("engine.refused", "SW-09", "fail", f"cannot run on {engine.name}: {exc.one_line()}"))

@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +33,8 @@ def log_path(policy: Optional[Policy]) -> Path:
 
 def argv_hash(argv: Sequence[str]) -> str:
     """sha256 of the argv without its per-run parts (container name, owner label)."""
-    stable = [a for a in argv if not a.startswith(("skillware-", "io.skillware.owner="))]
+    stable = [re.sub(r"/skillware-egress-[0-9a-f]+/", "/skillware-egress-*/", a) for a in argv
+              if not a.startswith(("skillware-", "io.skillware.owner="))]
     return "sha256:" + hashlib.sha256("\0".join(stable).encode()).hexdigest()
 
 
@@ -53,6 +55,7 @@ class RunRecord:
     duration_ms: float = 0.0
     bytes_out: int = 0
     stderr_truncated: bool = False
+    egress: List[Dict[str, Any]] = field(default_factory=list)   # the egress proxy's decisions, in order
     started: float = field(default_factory=time.time)
 
     def finish(self, error: Optional[BaseException]) -> None:

@@ -132,9 +132,14 @@ class ProbeRun:
 
 def probe_spec(spec: ContainerSpec) -> ContainerSpec:
     """The same container, with the probe as its command and nothing on stdin."""
+    from .container_spec import EGRESS_ENV, EGRESS_TARGET
+
     limits = replace(spec.limits, timeout=max(spec.limits.timeout, PROBE_MIN_TIMEOUT))
+    # The probe runs without the egress proxy (and so without its socket directory).
+    mounts = tuple(m for m in spec.mounts if m.target != EGRESS_TARGET)
+    env = tuple(pair for pair in spec.env if pair[0] != EGRESS_ENV)
     return replace(spec, command=("python3", "-c", PROBE_SOURCE), stdin_envelope=False, stdin_env_lines=False,
-                   limits=limits,
+                   limits=limits, mounts=mounts, env=env, egress=(), egress_dir=None,
                    name=f"skillware-audit-{secrets.token_hex(6)}")
 
 

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .audit_checklist import Finding, finding
 from .audit_code import dockerfile_findings
-from .container_spec import CONTRACT_ENV, ContainerSpec
+from .container_spec import CONTRACT_ENV, EGRESS_ENV, EGRESS_SOCKET, EGRESS_TARGET, ContainerSpec
 from .engine import EngineProbe
 from .manifest import Manifest
 from .policy import Policy
@@ -46,7 +46,8 @@ _REQUIRED = (("--rm", None, "SW-34"), ("--cap-drop", "all", "SW-01"), ("--securi
 ARGV_CHECKS = {"SW-01": "argv.cap-drop", "SW-02": "argv.privileged", "SW-03": "argv.no-new-privileges",
                "SW-04": "argv.seccomp", "SW-05": "argv.user", "SW-06": "argv.namespaces", "SW-07": "argv.devices",
                "SW-09": "argv.runtime", "SW-10": "argv.read-only", "SW-11": "argv.mounts", "SW-12": "argv.tmpfs",
-               "SW-13": "argv.sockets", "SW-20": "argv.network", "SW-21": "argv.ports", "SW-30": "argv.memory",
+               "SW-13": "argv.sockets", "SW-20": "argv.network", "SW-21": "argv.ports", "SW-22": "argv.egress",
+               "SW-30": "argv.memory",
                "SW-31": "argv.cpus", "SW-32": "argv.pids", "SW-33": "argv.nofile", "SW-34": "argv.lifecycle",
                "SW-40": "argv.env", "SW-42": "argv.secrets", "SW-43": "argv.log-driver", "SW-52": "argv.pull"}
 
@@ -127,16 +128,37 @@ def _classify(name: str, value: str, spec: ContainerSpec, bundle_path: str, decl
     if name == "--log-driver":
         return "SW-43", None if value == "none" else f"--log-driver {value}: skill output would reach the disk"
     if name == "--mount":
+        if _mount_target(value) == EGRESS_TARGET:
+            return "SW-22", _egress_mount_problem(value, spec)
         return "SW-11", _mount_problem(value, bundle_path)
     if name in ("--env", "-e"):
         key, eq, _ = value.partition("=")
         if eq:
-            return "SW-40", None if (key, value[len(key) + 1:]) in CONTRACT_ENV or key == "SKILLWARE_DEBUG" \
+            pair = (key, value[len(key) + 1:])
+            egress = bool(spec.egress) and pair == (EGRESS_ENV, EGRESS_SOCKET)
+            return "SW-40", None if pair in CONTRACT_ENV or key == "SKILLWARE_DEBUG" or egress \
                 else f"--env {key}=… is not a host-contract variable"
         return "SW-42", None if key in declared else f"--env {key}: not declared in the manifest's env_vars"
     if name in simple:
         return simple[name], None
     return None, f"{name}: not traced to any checklist item"
+
+
+def _mount_target(value: str) -> str:
+    fields = dict(part.partition("=")[::2] for part in value.split(","))
+    return fields.get("destination") or fields.get("target") or ""
+
+
+def _egress_mount_problem(value: str, spec: ContainerSpec) -> Optional[str]:
+    """The egress proxy's socket directory: only with an allow-list, read-only, the run's own directory."""
+    fields = dict(part.partition("=")[::2] for part in value.split(","))
+    if not spec.egress or spec.egress_dir is None:
+        return f"--mount to {EGRESS_TARGET} without an egress allow-list"
+    if "readonly" not in value.split(","):
+        return f"--mount to {EGRESS_TARGET} is writable"
+    if fields.get("type") != "bind" or fields.get("source") != f"{spec.egress_dir}/egress":
+        return f"--mount {fields.get('source')} at {EGRESS_TARGET} is not the run's proxy directory"
+    return None
 
 
 def _mount_problem(value: str, bundle_path: str) -> Optional[str]:
@@ -271,12 +293,7 @@ def manifest_findings(manifest: Manifest, policy: Policy, bundle_path: Path) -> 
         out.append(finding("execution.mode", "SW-08", "warn", "execution: in_process: runs inside the caller's "
                            "process with the caller's rights unless --isolated; the container items apply only then",
                            file="manifest.yaml"))
-    if manifest.container.egress:
-        out.append(finding("network.egress", "SW-22", "manual", "egress declared: " +
-                           ", ".join(manifest.container.egress) + " (runs still have no network); justify each",
-                           file="manifest.yaml"))
-    else:
-        out.append(finding("network.egress", "SW-22", "pass", "no egress declared"))
+    out += egress_findings(manifest, policy)
     unpinned = [r for r in manifest.requirements if "==" not in r]
     for requirement in unpinned:
         out.append(finding("requirements.unpinned", "SW-54", "warn", f"requirement {requirement!r} is not pinned "
@@ -286,6 +303,37 @@ def manifest_findings(manifest: Manifest, policy: Policy, bundle_path: Path) -> 
                            (", ".join(manifest.requirements) or "none")))
     if manifest.container.build:
         out += dockerfile_findings(bundle_path / manifest.container.build, manifest.container.build)
+    return out
+
+
+def egress_findings(manifest: Manifest, policy: Policy) -> List[Finding]:
+    """The egress allow-list: each entry against the policy; broad wildcards flagged."""
+    from .egress import allowed_by, is_broad, parse_pattern
+
+    egress = manifest.container.egress
+    if not egress:
+        return [finding("network.egress", "SW-22", "pass", "no egress declared")]
+    try:
+        allowed = [parse_pattern(p) for p in policy.allowed_egress]
+    except ValueError as exc:
+        return [finding("network.egress", "SW-22", "fail", f"the policy's allowed_egress is invalid: {exc}")]
+    out = [finding("network.egress", "SW-22", "manual", "egress allow-list: " + ", ".join(egress) + " (through a "
+                   "per-run proxy; the container keeps --network none); justify each", file="manifest.yaml")]
+    for entry in egress:
+        pattern = parse_pattern(entry)
+        if not allowed_by(pattern, allowed):
+            out.append(finding("egress.policy", "SW-22", "fail", f"egress {entry} is not allowed by the policy's "
+                               "allowed_egress: runs are refused", file="manifest.yaml"))
+        elif is_broad(pattern):
+            out.append(finding("egress.broad", "SW-22", "warn", f"egress {entry} allows every host of a whole "
+                               "domain: name the hosts", file="manifest.yaml"))
+    broad = [str(p) for p in allowed if is_broad(p)]
+    if broad:
+        out.append(finding("egress.broad", "SW-22", "warn", "the policy's allowed_egress has broad wildcards: "
+                           + ", ".join(broad)))
+    if policy.allow_private_egress:
+        out.append(finding("egress.private", "SW-22", "warn", "the policy's allow_private_egress lets egress names "
+                           "resolve to loopback/private addresses (the host's own services)"))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -22,6 +23,9 @@ SHIM_SOURCE = PACKAGE_DIR / "shim" / "shim.py"
 BASE_SKILL_SOURCE = PACKAGE_DIR / "core" / "base_skill.py"
 SECCOMP_PROFILE = PACKAGE_DIR / "data" / "seccomp.json"
 SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
+# The host contract's version; shim.CONTRACT_VERSION must equal it (tests/unit/test_argv.py checks),
+# kept here so a cold run need not import the shim module.
+CONTRACT_VERSION = "1"
 ENVWRAP_SOURCE = PACKAGE_DIR / "shim" / "envwrap.sh"
 ENVWRAP_COMMAND = ("sh", "/opt/skillware/envwrap.sh")
 # Each container runs as its own random unprivileged uid: RLIMIT_NPROC counts processes per
@@ -46,6 +50,13 @@ CONTRACT_ENV = (
     ("SKILLWARE_CONTRACT", "1"),
     ("SKILLWARE_BUNDLE", "/skill"),
 )
+
+# Egress: the per-run proxy's socket directory, bind-mounted read-only (connecting to a socket
+# needs write permission on the socket itself, not on the mount).
+EGRESS_TARGET = "/run/skillware-egress"
+EGRESS_SOCKET = f"{EGRESS_TARGET}/proxy.sock"
+EGRESS_ENV = "SKILLWARE_EGRESS"
+EGRESS_DIR_PREFIX = "skillware-egress-"
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,9 @@ class ContainerSpec:
     stdin_env_lines: bool = False      # NAME=BASE64 lines and an empty line before the params
     limits_enforced: bool = True
     decisions: Tuple[str, ...] = field(default=(), compare=False)
+    egress: Tuple[str, ...] = ()             # the allow-list the run's proxy enforces (empty: no proxy)
+    egress_dir: Optional[str] = None         # host directory the runner creates for the proxy socket
+    allow_private_egress: bool = False
 
 
 def owner_token() -> str:
@@ -124,6 +138,27 @@ def bundle_image_tag(bundle: Bundle, content_hash: str) -> str:
     """Tag of an image built from the bundle's Dockerfile: changes when the bundle changes."""
     safe = "".join(c if c.isalnum() else "-" for c in bundle.id.lower()).strip("-")
     return f"localhost/skillware-skill-{safe}:{content_hash.removeprefix('sha256:')[:16]}"
+
+
+def _plan_egress(manifest: Manifest, policy: Policy, gvisor: bool) -> Tuple[str, ...]:
+    """The manifest's egress entries, each checked against the policy (PolicyError names the first refused)."""
+    if not manifest.container.egress:
+        return ()
+    from .egress import allowed_by, parse_pattern  # ipaddress costs ms on every cold run otherwise
+
+    try:
+        allowed = [parse_pattern(p) for p in policy.allowed_egress]
+    except ValueError as exc:
+        raise PolicyError(f"policy allowed_egress: {exc}", "write host:port or *.suffix:port") from None
+    for entry in manifest.container.egress:
+        if not allowed_by(parse_pattern(entry), allowed):
+            raise PolicyError(f"{manifest.id}: container.egress asks for {entry}, which the policy's allowed_egress "
+                              f"does not allow ({', '.join(policy.allowed_egress) or 'empty: no egress at all'})",
+                              f"add {entry} to allowed_egress in the policy, or remove it from the manifest")
+    if gvisor:
+        raise EngineError(f"{manifest.id}: egress cannot reach a gVisor sandbox (no host sockets under runsc)",
+                          "drop isolation: gvisor or the egress list")
+    return tuple(manifest.container.egress)
 
 
 def _check_mount_source(path: Path) -> str:
@@ -189,6 +224,15 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
     if env_lines:
         command = (*ENVWRAP_COMMAND, *command)
         mounts.append(Mount(str(ENVWRAP_SOURCE), "/opt/skillware/envwrap.sh"))
+    egress = _plan_egress(manifest, policy, gvisor)
+    env_pairs: Tuple[Tuple[str, str], ...] = CONTRACT_ENV
+    egress_dir = None
+    if egress:
+        egress_dir = os.path.join(tempfile.gettempdir(), f"{EGRESS_DIR_PREFIX}{secrets.token_hex(8)}")
+        mounts.append(Mount(f"{egress_dir}/egress", EGRESS_TARGET))
+        env_pairs = (*CONTRACT_ENV, (EGRESS_ENV, EGRESS_SOCKET))
+        decisions.append(f"egress: {', '.join(egress)} through a per-run proxy"
+                         + (" (private addresses allowed by policy)" if policy.allow_private_egress else ""))
     uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
     return ContainerSpec(
         engine=probe.name, engine_path=probe.path, rootless=probe.rootless,
@@ -196,7 +240,7 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
         image=chosen_image,
         command=(*command, *(("--serve",) if serve else ())),
         mounts=tuple(mounts),
-        env=CONTRACT_ENV,
+        env=env_pairs,
         granted_env=tuple(granted),
         limits=limits,
         nofile=policy.nofile,
@@ -209,4 +253,7 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
         stdin_env_lines=env_lines,
         limits_enforced=enforced,
         decisions=tuple(decisions),
+        egress=egress,
+        egress_dir=egress_dir,
+        allow_private_egress=policy.allow_private_egress,
     )

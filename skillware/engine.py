@@ -36,6 +36,7 @@ class EngineProbe:
     controllers: Tuple[str, ...]  # resource controllers the engine can use for our containers
     gaps: Tuple[Tuple[str, str], ...] = field(default=())  # (problem, fix)
     storage_driver: str = ""
+    image_index: str = ""  # a file the engine rewrites on every image change (see image_ids)
 
     @property
     def limits_enforced(self) -> bool:
@@ -87,6 +88,7 @@ def _probe_podman(path: str) -> EngineProbe:
         rootless=rootless, cgroup_version=cgroup, cgroup_manager=str(host.get("cgroupManager", "")),
         default_runtime=runtime, runtimes=_host_runtimes(), seccomp=bool(security.get("seccompEnabled", True)),
         controllers=controllers, storage_driver=str(info.get("store", {}).get("graphDriverName", "")),
+        image_index=_podman_image_index(info.get("store", {})),
     )
 
 
@@ -105,7 +107,14 @@ def _probe_docker(path: str) -> EngineProbe:
         cgroup_version=cgroup, cgroup_manager=str(info.get("CgroupDriver", "")),
         default_runtime=str(info.get("DefaultRuntime", "")), runtimes=tuple(sorted(info.get("Runtimes") or {})),
         seccomp="seccomp" in options, controllers=controllers,
+        image_index=os.path.join(str(info.get("DockerRootDir", "")), "image", str(info.get("Driver", "")),
+                                 "repositories.json") if info.get("DockerRootDir") else "",
     )
+
+
+def _podman_image_index(store: Dict[str, Any]) -> str:
+    root, driver = store.get("graphRoot"), store.get("graphDriverName")
+    return os.path.join(str(root), f"{driver}-images", "images.json") if root and driver else ""
 
 
 def _v1_controllers() -> Tuple[str, ...]:

@@ -139,6 +139,12 @@ class ImageNotFound(EngineError):
     kind = "image"
 
 
+class EgressProxyError(EngineError):
+    """The run's egress proxy could not start, or stopped during the run (the run was ended)."""
+
+    kind = "egress_proxy"
+
+
 class LimitsNotEnforced(EngineError):
     """The engine would silently ignore resource limits (e.g. rootless Podman on cgroup v1)."""
 

@@ -55,12 +55,13 @@ def image_exists(probe: EngineProbe, image: str) -> bool:
 
 def image_digest(probe: EngineProbe, image: str) -> str:
     """The local image id (sha256:…) an image name resolves to."""
-    done = run_engine([probe.path, "image", "inspect", "--format", "{{.Id}}", image], timeout=60)
-    if done.returncode != 0:
+    from .image_ids import lookup
+
+    ident = lookup(probe.path, image, probe.image_index)
+    if ident is None:
         raise ImageNotFound(f"image {image!r} is not in {probe.name}'s local store",
                             "build it: skillware image build-base (or skillware build SKILL)")
-    ident = done.stdout.decode().strip()
-    return ident if ident.startswith("sha256:") else f"sha256:{ident}"
+    return ident
 
 
 def image_for(bundle: Bundle, manifest: Manifest, probe: EngineProbe, policy: Policy) -> str:

@@ -39,6 +39,8 @@ class Policy:
     allowed_images: Tuple[str, ...] = ("*",)
     allow_unenforced_limits: bool = False
     allowed_env_vars: Optional[Tuple[str, ...]] = None  # None: any the manifest declares
+    allowed_egress: Tuple[str, ...] = ()   # host:port / *.suffix:port a manifest's egress may use
+    allow_private_egress: bool = False     # egress names may resolve to loopback/private addresses
     nofile: int = 1024
     stderr_cap: int = 1 * MiB
     audit_log: Optional[str] = None

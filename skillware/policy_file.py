@@ -32,7 +32,8 @@ PATTERN_FIELDS = ("require_isolation", "allowed_images", "allowed_env_vars")
 # Every effective value, in the order `skillware policy show` lists them.
 KEYS = ("engine", "runtime", "image", *(f"defaults.{n}" for n in LIMIT_NAMES),
         *(f"ceilings.{n}" for n in LIMIT_NAMES), "require_isolation", "allowed_images",
-        "allow_unenforced_limits", "allowed_env_vars", "audit_log", "nofile", "stderr_cap")
+        "allow_unenforced_limits", "allowed_env_vars", "allowed_egress", "allow_private_egress", "audit_log",
+        "nofile", "stderr_cap")
 
 _NEVER = ("a policy can never enable host network, privileged mode, host namespaces, capabilities, "
           "devices, host mounts or engine sockets: skillware has no such option")
@@ -205,6 +206,13 @@ def _consistency_problems(data: Dict[str, Any], display: str) -> List[Problem]:
                                     f"defaults.{name} is {format_limit(name, want)}, above {which}",
                                     f"lower defaults.{name} to at most {format_limit(name, ceiling)}, "
                                     f"or raise ceilings.{name}"))
+    from .egress import pattern_problem
+
+    for index, entry in enumerate(data.get("allowed_egress") or ()):
+        problem = pattern_problem(entry)
+        if problem:
+            problems.append(Problem(display, f"/allowed_egress/{index}", problem,
+                                    "write host:port or *.suffix:port with a host name"))
     image = data.get("image", DEFAULT_POLICY.image)
     patterns = data.get("allowed_images", DEFAULT_POLICY.allowed_images)
     if not any(fnmatch.fnmatchcase(image, p) for p in patterns):
@@ -225,11 +233,11 @@ def policy_from_file(file: Path, env: Optional[Mapping[str, str]] = None) -> Pol
         return f"{source}#{pointer}"
 
     values: Dict[str, Any] = {}
-    for key in ("engine", "runtime", "image", "allow_unenforced_limits"):
+    for key in ("engine", "runtime", "image", "allow_unenforced_limits", "allow_private_egress"):
         if key in data:
             values[key] = data[key]
             origins[key] = origin(f"/{key}")
-    for key in PATTERN_FIELDS:
+    for key in (*PATTERN_FIELDS, "allowed_egress"):
         if key in data:
             values[key] = tuple(data[key])
             origins[key] = origin(f"/{key}")

@@ -165,11 +165,11 @@ class SkillRunner:
         from .runners.preflight import check_readable
         from .runners.worker import Worker, worker_setup
 
-        _, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,
+        probe, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,
                                     runtime=self.runtime, allow_unenforced_limits=self.allow_unenforced_limits,
                                     env=self.env, serve=True)
         check_readable(prepared.bundle.path)
-        digest = ImageDigest(spec).wait()
+        digest = ImageDigest(spec, probe.image_index).wait()
         locked = self._check_lock(prepared)
         if locked is not None:
             check_image(locked[0], locked[1], prepared.manifest.id, spec.engine, spec.image, digest)

@@ -25,6 +25,8 @@ _COMMANDS = {
     "log": ("skillware.cli.log_cmd", "log"),
     "policy": ("skillware.cli.policy_cmd", "policy"),
     "audit": ("skillware.cli.audit_cmd", "audit"),
+    "mcp": ("skillware.cli.mcp_cmd", "mcp"),
+    "kube": ("skillware.cli.kube_cmd", "kube"),
 }
 
 

@@ -36,12 +36,13 @@ from .options import all_skills_dirs, dumps, skills_dir_option
               help="Operator policy file (default: ./skillware.yaml, then ~/.config/skillware/policy.yaml).")
 @click.option("--reuse/--no-reuse", default=None,
               help="Warm containers for repeated calls (default: on for --batch unless the manifest forbids).")
+@click.option("--verbose", is_flag=True, help="Say on stderr what the egress proxy allows and denies.")
 @skills_dir_option
 @click.pass_context
 def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Optional[bool], isolated: bool,
         engine: Optional[str], runtime: Optional[str], dry_run: bool, allow_unenforced_limits: bool,
         batch_file: Optional[TextIO], jobs: int, policy_path: Optional[str], reuse: Optional[bool],
-        skills_dirs: tuple[str, ...]) -> None:
+        skills_dirs: tuple[str, ...], verbose: bool = False) -> None:
     """Run SKILL with --params (or --batch) and print its result as JSON on stdout."""
     from ..api import RunOptions, execute, prepare, runs_in_container
     from ..params import read_params, validate_params
@@ -67,7 +68,7 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         _warn(f"policy require_isolation matches {manifest.id}: running it in a container")
     options = RunOptions(isolated=isolated, engine=engine, runtime=runtime,
                          allow_unenforced_limits=allow_unenforced_limits, warn=_warn, stderr_sink=_to_stderr,
-                         debug=debug_enabled(ctx))
+                         debug=debug_enabled(ctx), on_egress=_note if verbose else None)
     # A skill's prints must not reach stdout, where only the result belongs.
     with contextlib.redirect_stdout(sys.stderr):
         result = execute(bundle, manifest, params, policy, options)
@@ -127,6 +128,12 @@ def _to_stderr(data: bytes) -> None:
 
 
 _SKILL_STDERR: Optional[SafeStream] = None
+
+
+def _note(message: str) -> None:
+    from ..terminal_safe import neutralise
+
+    click.echo(f"skillware: {neutralise(message)}", err=True)
 
 
 def _warn(message: str) -> None:

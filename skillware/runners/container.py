@@ -183,7 +183,7 @@ def stdin_document(manifest: Manifest, spec: ContainerSpec, params: Dict[str, An
     """What the container reads on stdin: the params, or for the shim an envelope with env values."""
     if not spec.stdin_envelope:
         return params
-    from ..shim.shim import CONTRACT_VERSION  # the shim module is heavier than this one constant
+    from ..container_spec import CONTRACT_VERSION
 
     source = os.environ if env is None else env
     return {"skillware": CONTRACT_VERSION, "params": params, "manifest": dict(manifest.raw),
@@ -195,7 +195,8 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
                      runtime: Optional[str] = None, policy: Optional[Policy] = None, dry_run: bool = False,
                      allow_unenforced_limits: bool = False, warn: Optional[Callable[[str], None]] = None,
                      stderr_sink: Optional[Sink] = None, debug: bool = False,
-                     record: Optional[RunRecord] = None, locked: Optional[LockedEntry] = None) -> Any:
+                     record: Optional[RunRecord] = None, locked: Optional[LockedEntry] = None,
+                     on_egress: Optional[Callable[[str], None]] = None) -> Any:
     """Run one call of the skill in a fresh container and return its (unchecked) result.
 
     With dry_run, return the argv as a shell-quoted string instead of running it. `record`
@@ -204,7 +205,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if not isinstance(params, dict):
         raise UsageError("params must be a JSON object")
     policy = policy or DEFAULT_POLICY
-    _, spec = prepare_container(bundle, manifest, policy=policy, engine=engine, runtime=runtime,
+    probe, spec = prepare_container(bundle, manifest, policy=policy, engine=engine, runtime=runtime,
                                 allow_unenforced_limits=allow_unenforced_limits, env=env)
     if debug:
         spec = replace(spec, env=spec.env + (("SKILLWARE_DEBUG", "1"),))
@@ -214,7 +215,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     check_readable(bundle.path)
     if spec.stdin_envelope and not (bundle.path / "skill.py").is_file():
         raise BundleError(f"{bundle.id}: skill.py is missing", "add skill.py, or a container.command to run")
-    digest = ImageDigest(spec)
+    digest = ImageDigest(spec, probe.image_index)
     tag = spec.image
     if locked is not None:
         entry, lock_file = locked
@@ -229,7 +230,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         warn(next(d for d in spec.decisions if "NOT enforced" in d))
     stdin_bytes = stdin_bytes_for(manifest, spec, params, env)
     with _sigterm_as_exception():
-        outcome = execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, policy.stderr_cap)
+        outcome = _execute_with_egress(spec, argv, stdin_bytes, stderr_sink, policy.stderr_cap, record, on_egress)
     if outcome.stderr_total > policy.stderr_cap and stderr_sink is not None:
         stderr_sink(f"\n[skillware: stderr truncated after {policy.stderr_cap:,} of {outcome.stderr_total:,} "
                     "bytes]\n".encode())
@@ -240,18 +241,49 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     return interpret(outcome, spec, manifest.id)
 
 
-class ImageDigest:
-    """The image's digest, looked up alongside the run (an inspect costs as much as a run)."""
+def _execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: bytes, stderr_sink: Optional[Sink],
+                         stderr_cap: int, record: Optional[RunRecord], on_egress: Optional[Callable[[str], None]]
+                         ) -> Outcome:
+    """execute_spec, with the run's egress proxy around it when the spec has an allow-list.
 
-    def __init__(self, spec: ContainerSpec) -> None:
+    The proxy starts before the container and is closed (socket and directory removed) on every
+    way out; if it stops on its own, the container is removed and the run fails with that reason.
+    """
+    if not spec.egress or spec.egress_dir is None:
+        return execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, stderr_cap)
+    from ..errors import EgressProxyError
+    from .egress_proxy import EgressDecision, start_proxy
+
+    def decided(decision: EgressDecision, closed: bool) -> None:
+        if on_egress is not None:
+            on_egress(decision.describe(closed))
+
+    proxy = start_proxy(spec.egress_dir, spec.egress, spec.allow_private_egress, on_decision=decided,
+                        on_failure=lambda why: remove_container(spec.engine_path, spec.name))
+    try:
+        outcome = execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, stderr_cap)
+    finally:
+        proxy.close()
+        if record is not None:
+            record.egress = [d.to_json() for d in proxy.decisions]
+    if proxy.failure:
+        raise EgressProxyError(f"{proxy.failure}; the container was removed and the run ended",
+                               "run it again; report it if it repeats")
+    return outcome
+
+
+class ImageDigest:
+    """The image's id, from the id cache or looked up alongside the run."""
+
+    def __init__(self, spec: ContainerSpec, image_index: str = "") -> None:
         self._value: Optional[str] = None
-        self._thread = threading.Thread(target=self._look_up, args=(spec,), daemon=True)
+        self._thread = threading.Thread(target=self._look_up, args=(spec, image_index), daemon=True)
         self._thread.start()
 
-    def _look_up(self, spec: ContainerSpec) -> None:
-        done = run_engine([spec.engine_path, "image", "inspect", "--format", "{{.Id}}", spec.image], timeout=60)
-        ident = done.stdout.decode().strip() if done.returncode == 0 else ""
-        self._value = (ident if ident.startswith("sha256:") else f"sha256:{ident}") if ident else None
+    def _look_up(self, spec: ContainerSpec, image_index: str) -> None:
+        from ..image_ids import lookup
+
+        self._value = lookup(spec.engine_path, spec.image, image_index)
 
     def wait(self) -> str:
         self._thread.join(timeout=60)

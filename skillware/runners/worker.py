@@ -127,6 +127,6 @@ class Worker:
 
 def worker_setup(manifest_raw: Mapping[str, Any], env_values: Mapping[str, str]) -> Dict[str, Any]:
     """The first line a worker reads: env values and the manifest, no params."""
-    from ..shim.shim import CONTRACT_VERSION
+    from ..container_spec import CONTRACT_VERSION
 
     return {"skillware": CONTRACT_VERSION, "manifest": dict(manifest_raw), "env": dict(env_values)}

@@ -245,3 +245,10 @@ def test_image_outside_allowed_images_is_refused(tmp_path):
 def test_image_and_command_are_last(tmp_path):
     argv, spec = argv_for(tmp_path)
     assert argv[-3:] == [spec.image, "python3", "/opt/skillware/shim.py"]
+
+
+def test_host_and_shim_agree_on_the_contract_version():
+    from skillware.container_spec import CONTRACT_VERSION
+    from skillware.shim import shim
+
+    assert shim.CONTRACT_VERSION == CONTRACT_VERSION
