@@ -70,6 +70,22 @@ def interfaces():
             return sorted(l.split(':')[0].strip() for l in f.readlines()[2:] if ':' in l)
     except OSError:
         return None
+def egress_outside():
+    # Ask the run's egress proxy for a host that no allow-list can hold: it must refuse.
+    path = os.environ.get('SKILLWARE_EGRESS')
+    if not path:
+        return None
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    try:
+        s.connect(path)
+        s.sendall(b'CONNECT skillware-audit-probe.invalid:443 HTTP/1.1\r\nHost: x\r\n\r\n')
+        return s.recv(300).decode('latin-1').split('\r\n')[0]
+    except OSError as e:
+        return err(e)
+    finally:
+        s.close()
 def sockets():
     found = []
     for top in ('/run', '/var/run', '/tmp', '/var/lib/docker', '/var/lib/containers'):
@@ -108,6 +124,7 @@ data = {
     'cgroup': {k: read(p) for k, p in CG.items() if read(p) is not None},
     'sockets': sockets(),
     'env': sorted(os.environ),
+    'egress_outside': egress_outside(),
 }
 print(json.dumps(data))
 """
@@ -131,27 +148,21 @@ class ProbeRun:
 
 
 def probe_spec(spec: ContainerSpec) -> ContainerSpec:
-    """The same container, with the probe as its command and nothing on stdin."""
-    from .container_spec import EGRESS_ENV, EGRESS_TARGET
-
+    """The same container (egress proxy and all), with the probe as its command and nothing on stdin."""
     limits = replace(spec.limits, timeout=max(spec.limits.timeout, PROBE_MIN_TIMEOUT))
-    # The probe runs without the egress proxy (and so without its socket directory).
-    mounts = tuple(m for m in spec.mounts if m.target != EGRESS_TARGET)
-    env = tuple(pair for pair in spec.env if pair[0] != EGRESS_ENV)
     return replace(spec, command=("python3", "-c", PROBE_SOURCE), stdin_envelope=False, stdin_env_lines=False,
-                   limits=limits, mounts=mounts, env=env, egress=(), egress_dir=None,
-                   name=f"skillware-audit-{secrets.token_hex(6)}")
+                   limits=limits, name=f"skillware-audit-{secrets.token_hex(6)}")
 
 
 def run_probe(spec: ContainerSpec) -> ProbeRun:
     """Start the probe container (same argv builder, same runner), parse what it printed, check cleanup."""
     from .argv import build_run_argv
     from .engine_cli import run_engine
-    from .runners.container import execute_spec, remove_container
+    from .runners.container import execute_with_egress, remove_container
 
     probing = probe_spec(spec)
     argv = build_run_argv(probing)
-    outcome = execute_spec(probing, argv, b"", {CANARY: "leaked"})
+    outcome = execute_with_egress(probing, argv, b"", None, 1024 * 1024, None, None, {CANARY: "leaked"})
     left_behind = False
     for delay in (0.0, 1.0):  # an engine may finish its --rm a moment after the client exits
         time.sleep(delay)
@@ -181,8 +192,8 @@ def probe_findings(run: ProbeRun, spec: ContainerSpec) -> List[Finding]:
     seen = run.observed
     gvisor = spec.runtime == "runsc"
     out = [_capabilities(seen), _seccomp(seen, gvisor), _no_new_privs(seen, gvisor), _user(seen),
-           _network(seen), *_filesystem(seen, gvisor), _sockets(seen), *_cgroups(seen, spec, gvisor),
-           _environment(seen, spec)]
+           _network(seen), *_filesystem(seen, gvisor), _sockets(seen, spec), *_cgroups(seen, spec, gvisor),
+           _environment(seen, spec), *_egress(seen, spec)]
     if run.left_behind:
         out.append(finding("probe.cleanup", "SW-34", "fail", f"container {run.container} was left behind (removed)"))
     else:
@@ -260,8 +271,24 @@ def _filesystem(seen: Dict[str, Any], gvisor: bool) -> List[Finding]:
     return out
 
 
-def _sockets(seen: Dict[str, Any]) -> Finding:
-    found = sorted(set(seen.get("sockets") or []) | set(seen.get("socket_mounts") or []))
+def _egress(seen: Dict[str, Any], spec: ContainerSpec) -> List[Finding]:
+    if not spec.egress:
+        return []
+    answer = str(seen.get("egress_outside"))
+    if answer.startswith("HTTP/1.1 403"):
+        return [finding("probe.egress", "SW-22", "pass", "inside: the egress proxy refused a host outside the "
+                        f"allow-list ({answer[:120]})")]
+    return [finding("probe.egress", "SW-22", "fail", f"inside: a host outside the allow-list got {answer[:200]!r}",
+                    severity="high")]
+
+
+def _sockets(seen: Dict[str, Any], spec: ContainerSpec) -> Finding:
+    from .container_spec import EGRESS_TARGET
+
+    # The run's own egress socket is expected; any other socket is not.
+    own = f"{EGRESS_TARGET}/" if spec.egress else None
+    found = sorted(p for p in set(seen.get("sockets") or []) | set(seen.get("socket_mounts") or [])
+                   if own is None or not p.startswith(own))
     if found:
         return finding("probe.sockets", "SW-13", "fail", "inside: sockets reachable: " + ", ".join(found))
     return finding("probe.sockets", "SW-13", "pass", "inside: no docker/podman/containerd socket")

@@ -230,7 +230,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         warn(next(d for d in spec.decisions if "NOT enforced" in d))
     stdin_bytes = stdin_bytes_for(manifest, spec, params, env)
     with _sigterm_as_exception():
-        outcome = _execute_with_egress(spec, argv, stdin_bytes, stderr_sink, policy.stderr_cap, record, on_egress)
+        outcome = execute_with_egress(spec, argv, stdin_bytes, stderr_sink, policy.stderr_cap, record, on_egress)
     if outcome.stderr_total > policy.stderr_cap and stderr_sink is not None:
         stderr_sink(f"\n[skillware: stderr truncated after {policy.stderr_cap:,} of {outcome.stderr_total:,} "
                     "bytes]\n".encode())
@@ -241,16 +241,16 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     return interpret(outcome, spec, manifest.id)
 
 
-def _execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: bytes, stderr_sink: Optional[Sink],
-                         stderr_cap: int, record: Optional[RunRecord], on_egress: Optional[Callable[[str], None]]
-                         ) -> Outcome:
+def execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: bytes, stderr_sink: Optional[Sink],
+                        stderr_cap: int, record: Optional[RunRecord], on_egress: Optional[Callable[[str], None]],
+                        env_extra: Optional[Mapping[str, str]] = None) -> Outcome:
     """execute_spec, with the run's egress proxy around it when the spec has an allow-list.
 
     The proxy starts before the container and is closed (socket and directory removed) on every
     way out; if it stops on its own, the container is removed and the run fails with that reason.
     """
     if not spec.egress or spec.egress_dir is None:
-        return execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, stderr_cap)
+        return execute_spec(spec, argv, stdin_bytes, env_extra or {}, stderr_sink, stderr_cap)
     from ..errors import EgressProxyError
     from .egress_proxy import EgressDecision, start_proxy
 
@@ -261,7 +261,7 @@ def _execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: byte
     proxy = start_proxy(spec.egress_dir, spec.egress, spec.allow_private_egress, on_decision=decided,
                         on_failure=lambda why: remove_container(spec.engine_path, spec.name))
     try:
-        outcome = execute_spec(spec, argv, stdin_bytes, {}, stderr_sink, stderr_cap)
+        outcome = execute_spec(spec, argv, stdin_bytes, env_extra or {}, stderr_sink, stderr_cap)
     finally:
         proxy.close()
         if record is not None:

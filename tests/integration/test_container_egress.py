@@ -161,6 +161,21 @@ class EgressRun:
 
     def run(self, egress: List[str], steps: List[List[str]], *, allowed: Optional[List[str]] = None,
             private: bool = True, extra: tuple[str, ...] = ()) -> Any:
+        folder, policy = self._bundle_and_policy(egress, allowed, private)
+        return self._cli(["run", *self.target.extra_args, "--policy", str(policy), *extra, str(folder),
+                          "--params", json.dumps({"steps": steps})])
+
+    def audit_probe(self, egress: List[str]) -> Any:
+        folder, policy = self._bundle_and_policy(egress, None, True)
+        return self._cli(["audit", "--probe", "--format", "json", "--policy", str(policy), str(folder)])
+
+    def _cli(self, args: List[str]) -> Any:
+        before = self._proxy_dirs()
+        done = self.target.cli(args, env=self.env)
+        assert self._proxy_dirs() - before == set(), "the proxy's directory was left behind"
+        return done
+
+    def _bundle_and_policy(self, egress: List[str], allowed: Optional[List[str]], private: bool) -> tuple[Path, Path]:
         name = f"net/t{uuid.uuid4().hex[:8]}"
         manifest = f"execution: container\ncontainer: {{egress: {json.dumps(egress)}, timeout: 60}}\n"
         folder = self.target.place_bundle(write_bundle(self.tmp_path, name, manifest, {"skill.py": SKILL}))
@@ -169,12 +184,7 @@ class EgressRun:
         (policy_dir / "policy.yaml").write_text(json.dumps({
             "allowed_egress": egress if allowed is None else allowed, "allow_private_egress": private,
             "audit_log": str(self.log)}))
-        policy = self.target.place_bundle(policy_dir) / "policy.yaml"
-        before = self._proxy_dirs()
-        done = self.target.cli(["run", *self.target.extra_args, "--policy", str(policy), *extra, str(folder),
-                                "--params", json.dumps({"steps": steps})], env=self.env)
-        assert self._proxy_dirs() - before == set(), "the proxy's directory was left behind"
-        return done
+        return folder, self.target.place_bundle(policy_dir) / "policy.yaml"
 
     def _proxy_dirs(self) -> set[Path]:
         return set(self.tmpdir.glob("skillware-egress-*"))
@@ -315,3 +325,13 @@ def test_raw_tcp_reaches_an_allowed_port_through_socks5(egress, echo):
     out = result(done)
     assert out[f"localhost:{echo}"] == "echo: ping"
     assert out[f"localhost:{echo + 1}"] == "refused: socks reply 2"  # not allowed by ruleset
+
+
+def test_audit_probe_proves_a_host_outside_the_list_is_refused_from_inside(egress, web):
+    done = egress.audit_probe([f"localhost:{web}"])
+    report = json.loads(done.stdout)
+    checks = {f["id"]: f for f in report["findings"]}
+    assert checks["probe.egress"]["status"] == "pass", checks["probe.egress"]
+    assert "403" in checks["probe.egress"]["message"]
+    assert checks["probe.sockets"]["status"] == "pass"  # the run's own egress socket is expected
+    assert checks["probe.network"]["status"] == "pass"
