@@ -86,11 +86,14 @@ def _run_batch(ctx: click.Context, skill: str, batch_file: TextIO, jobs: int, is
                      allow_unenforced_limits=allow_unenforced_limits) as runner:
         runner.run_prepare_check(skill)  # an unknown skill or bad manifest stops before any line runs
         bar = _progress_bar()
+        results = sys.stdout
         try:
-            for line in run_batch(lambda p: runner.run(skill, p, isolated=isolated or None, reuse=reuse),
-                                  batch_file, jobs, progress=bar.tick if bar else None):
-                failed += line.startswith('{"ok":false')
-                click.echo(line)
+            # In-process skills' prints go to stderr; only result lines reach stdout.
+            with contextlib.redirect_stdout(sys.stderr):
+                for line in run_batch(lambda p: runner.run(skill, p, isolated=isolated or None, reuse=reuse),
+                                      batch_file, jobs, progress=bar.tick if bar else None):
+                    failed += line.startswith('{"ok":false')
+                    click.echo(line, file=results)
         finally:
             if bar:
                 bar.done()
