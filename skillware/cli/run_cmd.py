@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import TYPE_CHECKING, Optional, TextIO
 
@@ -10,6 +9,7 @@ import click
 
 from ..errors import UsageError
 from ..policy import Policy
+from ..stdout_guard import results_only_on_stdout
 
 if TYPE_CHECKING:
     from ..terminal_safe import SafeStream
@@ -69,8 +69,7 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
     options = RunOptions(isolated=isolated, engine=engine, runtime=runtime,
                          allow_unenforced_limits=allow_unenforced_limits, warn=_warn, stderr_sink=_to_stderr,
                          debug=debug_enabled(ctx), on_egress=_note if verbose else None)
-    # A skill's prints must not reach stdout, where only the result belongs.
-    with contextlib.redirect_stdout(sys.stderr):
+    with results_only_on_stdout():
         result = execute(bundle, manifest, params, policy, options)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))
 
@@ -86,14 +85,13 @@ def _run_batch(ctx: click.Context, skill: str, batch_file: TextIO, jobs: int, is
                      allow_unenforced_limits=allow_unenforced_limits) as runner:
         runner.run_prepare_check(skill)  # an unknown skill or bad manifest stops before any line runs
         bar = _progress_bar()
-        results = sys.stdout
         try:
-            # In-process skills' prints go to stderr; only result lines reach stdout.
-            with contextlib.redirect_stdout(sys.stderr):
+            with results_only_on_stdout() as results:
                 for line in run_batch(lambda p: runner.run(skill, p, isolated=isolated or None, reuse=reuse),
                                       batch_file, jobs, progress=bar.tick if bar else None):
                     failed += line.startswith('{"ok":false')
                     click.echo(line, file=results)
+                    results.flush()
         finally:
             if bar:
                 bar.done()

@@ -7,13 +7,15 @@ import subprocess
 import sys
 
 NOISY = """\
-import time
+import os, subprocess, time
 from skillware.core.base_skill import BaseSkill
 
 
 class Noisy(BaseSkill):
     def execute(self, params):
         print("chatter that must not reach stdout")
+        os.write(1, b"raw chatter\\n")
+        subprocess.run(["echo", "child chatter"], check=True)
         time.sleep(params.get("sleep", 0))
         if params.get("fail"):
             raise ValueError("asked to fail")
@@ -48,3 +50,12 @@ def test_bad_lines_are_reported_and_the_batch_goes_on(make_bundle, skills_root):
 def test_unknown_skill_stops_before_any_line(skills_root):
     done = run_batch(skills_root, ['{"n": 1}'])
     assert done.returncode == 2 and done.stdout == ""
+
+
+def test_a_single_run_keeps_raw_and_child_output_off_stdout(make_bundle, skills_root):
+    make_bundle("x/noisy", manifest="name: x/noisy\nparameters: {type: object}\n", skill=NOISY)
+    done = subprocess.run([sys.executable, "-m", "skillware", "--skills-dir", str(skills_root), "run", "x/noisy",
+                           "--params", '{"n": 7}'], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == 7
+    assert "raw chatter" in done.stderr and "child chatter" in done.stderr
