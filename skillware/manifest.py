@@ -123,6 +123,24 @@ def _remote_refs(schema: Any, file: str, pointer: str) -> List[Problem]:
     return found
 
 
+# Below these, engines refuse to start the container at all (podman and docker: 6 MiB of memory).
+_SIZE_FLOORS = {"memory": 6 * 1024 * 1024, "tmpfs": 1024 * 1024}
+
+
+def _size_floor_problems(container: Dict[str, Any], file: str) -> List[Problem]:
+    problems: List[Problem] = []
+    for key, floor in _SIZE_FLOORS.items():
+        if key in container:
+            try:
+                size = parse_size(container[key])
+            except ValueError:
+                continue  # the schema reports the form
+            if size < floor:
+                problems.append(Problem(file, f"/container/{key}", f"{container[key]!r} is below the minimum "
+                                        f"of {floor // (1024 * 1024)}m", f"ask for at least {floor // (1024 * 1024)}m"))
+    return problems
+
+
 def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]:
     file = bundle.display
     problems: List[Problem] = []
@@ -137,6 +155,8 @@ def _consistency_problems(data: Dict[str, Any], bundle: Bundle) -> List[Problem]
                                 "move the bundle or fix the category", warning=True))
     container = data.get("container")
     custom_command = isinstance(container, dict) and container.get("command")
+    if isinstance(container, dict):
+        problems += _size_floor_problems(container, file)
     if not custom_command and not (bundle.path / "skill.py").exists():
         problems.append(Problem(file, "", "the bundle has no skill.py, and no container.command to run instead",
                                 "add skill.py with one BaseSkill subclass (see `skillware new`)", warning=True))

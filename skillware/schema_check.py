@@ -83,8 +83,10 @@ def _hint(error: Any) -> str:
         return _PATTERN_HINTS.get(_field(error), f"must match {error.validator_value}")
     if kind == "not":
         return "these fields cannot be combined"
-    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"{kind} is {error.validator_value}"
+    bounds = {"minimum": "use {} or more", "exclusiveMinimum": "use more than {}", "maximum": "use {} or less",
+              "exclusiveMaximum": "use less than {}"}
+    if kind in bounds:
+        return bounds[kind].format(error.validator_value)
     if kind in ("minLength", "maxLength", "minItems", "maxItems"):
         return f"{kind} is {error.validator_value}"
     return ""
