@@ -124,12 +124,12 @@ def _remote_refs(schema: Any, file: str, pointer: str) -> List[Problem]:
 
 
 # Below these, engines refuse to start the container at all (podman and docker: 6 MiB of memory).
-_SIZE_FLOORS = {"memory": 6 * 1024 * 1024, "tmpfs": 1024 * 1024}
+SIZE_FLOORS = {"memory": 6 * 1024 * 1024, "tmpfs": 1024 * 1024}
 
 
 def _size_floor_problems(container: Dict[str, Any], file: str) -> List[Problem]:
     problems: List[Problem] = []
-    for key, floor in _SIZE_FLOORS.items():
+    for key, floor in SIZE_FLOORS.items():
         if key in container:
             try:
                 size = parse_size(container[key])

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from .bundle import display_path
 from .errors import PolicyError, Problem
 from .json_pointer import escape_pointer
-from .manifest import parse_size
+from .manifest import SIZE_FLOORS, parse_size
 from .policy import DEFAULT_POLICY, Limits, Policy
 
 POLICY_ENV = "SKILLWARE_POLICY"
@@ -188,9 +188,11 @@ def _consistency_problems(data: Dict[str, Any], display: str) -> List[Problem]:
     for block in ("defaults", "ceilings"):
         for name in SIZE_NAMES:
             raw = (data.get(block) or {}).get(name)
-            if raw is not None and parse_size(raw) < 1:
-                problems.append(Problem(display, f"/{block}/{name}", f"{block}.{name} must be at least 1 byte",
-                                        "use a size like 256m"))
+            floor = SIZE_FLOORS.get(name, 1)
+            if raw is not None and parse_size(raw) < floor:
+                least = f"{floor // (1024 * 1024)}m" if floor >= 1024 * 1024 else "1 byte"
+                problems.append(Problem(display, f"/{block}/{name}", f"{block}.{name} must be at least {least}",
+                                        "engines refuse less; use a size like 256m"))
     if problems:
         return problems
     defaults, ceilings = data.get("defaults") or {}, data.get("ceilings") or {}
