@@ -21,7 +21,7 @@ MiB = 1024 * 1024
 # What a reviewer expects of one skill call; more is allowed (policy ceilings decide) but flagged.
 EXPECTED = {"memory": 1024 * MiB, "cpus": 2.0, "pids": 256, "timeout": 300.0, "tmpfs": 256 * MiB}
 CONTRACT_MOUNTS = ("/skill", "/opt/skillware/shim.py", "/opt/skillware/skillware/core/base_skill.py",
-                   "/opt/skillware/envwrap.sh")
+                   "/opt/skillware/envwrap.sh", "/opt/skillware/egress_relay.py")
 _VALUE_OPTIONS = {"--name", "--label", "--network", "--net", "--tmpfs", "--cap-drop", "--cap-add", "--security-opt",
                   "--user", "-u", "--memory", "-m", "--memory-swap", "--cpus", "--pids-limit", "--ulimit", "--pull",
                   "--log-driver", "--timeout", "--hostname", "-h", "--workdir", "-w", "--mount", "--env", "-e",

@@ -27,6 +27,7 @@ SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
 # kept here so a cold run need not import the shim module.
 CONTRACT_VERSION = "1"
 ENVWRAP_SOURCE = PACKAGE_DIR / "shim" / "envwrap.sh"
+EGRESS_RELAY_SOURCE = PACKAGE_DIR / "shim" / "egress_relay.py"
 ENVWRAP_COMMAND = ("sh", "/opt/skillware/envwrap.sh")
 # Each container runs as its own random unprivileged uid: RLIMIT_NPROC counts processes per
 # uid across the host, so a shared uid would let one container's fork bomb starve another's
@@ -230,6 +231,7 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
     if egress:
         egress_dir = os.path.join(tempfile.gettempdir(), f"{EGRESS_DIR_PREFIX}{secrets.token_hex(8)}")
         mounts.append(Mount(f"{egress_dir}/egress", EGRESS_TARGET))
+        mounts.append(Mount(str(EGRESS_RELAY_SOURCE), "/opt/skillware/egress_relay.py"))
         env_pairs = (*CONTRACT_ENV, (EGRESS_ENV, EGRESS_SOCKET))
         decisions.append(f"egress: {', '.join(egress)} through a per-run proxy"
                          + (" (private addresses allowed by policy)" if policy.allow_private_egress else ""))
