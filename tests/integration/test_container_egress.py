@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import threading
@@ -15,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from tests.integration.test_container_faults import one_line, write_bundle
+from tests.loopback import hello_server
 
 pytestmark = pytest.mark.container
 
@@ -88,26 +88,10 @@ class NetSkill(BaseSkill):
 """
 
 
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = f"hello {self.path}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def web() -> Iterator[int]:
     """An HTTP server on the host's 127.0.0.1."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    yield from hello_server()
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import ipaddress
 import os
 import socket
 import stat
-import threading
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -19,6 +17,7 @@ from skillware.errors import EgressProxyError, ManifestError, PolicyError
 from skillware.policy import Policy
 from skillware.policy_file import PolicyFileError, policy_from_file
 from skillware.runners.egress_proxy import EgressProxy, start_proxy
+from tests.loopback import hello_server
 from tests.unit.test_argv import argv_for, make_bundle
 
 LOCAL = Policy(allowed_egress=("localhost:8080", "*.example.com:443"), allow_private_egress=True)
@@ -172,25 +171,9 @@ def test_audit_lists_the_allow_list_and_flags_broad_and_refused_entries(tmp_path
 # --- the proxy -----------------------------------------------------------------------------------
 
 
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = f"hello {self.path}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def web() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    yield from hello_server()
 
 
 @pytest.fixture
