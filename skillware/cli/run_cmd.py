@@ -10,11 +10,11 @@ import click
 from ..errors import UsageError
 from ..policy import Policy
 from ..stdout_guard import results_only_on_stdout
+from .main import debug_enabled
+from .options import all_skills_dirs, dumps, skills_dir_option
 
 if TYPE_CHECKING:
     from ..terminal_safe import SafeStream
-from .main import debug_enabled
-from .options import all_skills_dirs, dumps, skills_dir_option
 
 
 @click.command()
