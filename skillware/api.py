@@ -45,18 +45,19 @@ def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: 
     Every run, failed or not, appends one line to the audit log.
     """
     from . import audit_log, lockfile
-    from .bundle_hash import bundle_hash
+    from .bundle_hash import combined_hash, file_hashes
 
     container = runs_in_container(manifest, policy, options.isolated)
     record = audit_log.RunRecord(skill=manifest.id, execution="container" if container else "in_process")
     error: Optional[BaseException] = None
     try:
-        record.bundle_hash = bundle_hash(bundle.path)
+        files = file_hashes(bundle.path)  # read once: for the log and for the lock check
+        record.bundle_hash = combined_hash(files)
         if container and not options.isolated and manifest.execution != "container":
             record.decisions.append("forced isolation: policy require_isolation")
         lock_file = lockfile.lock_path(options.env)
         lock = lockfile.read_lock(lock_file)
-        entry = lockfile.check_bundle(lock, lock_file, bundle) if lock is not None else None
+        entry = lockfile.check_bundle(lock, lock_file, bundle, files) if lock is not None else None
         if container:
             from .runners.container import run_in_container
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Mapping
 
 _SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache"}
 
@@ -34,7 +34,12 @@ def file_hashes(folder: Path) -> Dict[str, str]:
     return hashes
 
 
-def bundle_hash(folder: Path) -> str:
-    """One "sha256:…" for the whole bundle, from its per-file hashes."""
-    lines = "".join(f"{rel}\0{digest}\n" for rel, digest in sorted(file_hashes(folder).items()))
+def combined_hash(hashes: Mapping[str, str]) -> str:
+    """One "sha256:…" for a whole bundle, from its per-file hashes (see file_hashes)."""
+    lines = "".join(f"{rel}\0{digest}\n" for rel, digest in sorted(hashes.items()))
     return "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+
+
+def bundle_hash(folder: Path) -> str:
+    """One "sha256:…" for the whole bundle."""
+    return combined_hash(file_hashes(folder))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .bundle import Bundle
-from .bundle_hash import bundle_hash, file_hashes
+from .bundle_hash import combined_hash, file_hashes
 from .errors import PolicyError, UsageError
 from .manifest import Manifest
 
@@ -47,7 +47,8 @@ def read_lock(path: Path) -> Optional[Dict[str, Any]]:
 def lock_entry(bundle: Bundle, manifest: Manifest, image: Optional[str],
                digests: Mapping[str, str]) -> Dict[str, Any]:
     """The lock entry for one skill."""
-    return {"bundle": bundle_hash(bundle.path), "files": file_hashes(bundle.path), "execution": manifest.execution,
+    files = file_hashes(bundle.path)
+    return {"bundle": combined_hash(files), "files": files, "execution": manifest.execution,
             "image": image, "image_digests": dict(digests)}
 
 
@@ -73,13 +74,17 @@ def _file_changes(locked: Mapping[str, str], current: Mapping[str, str]) -> List
     return changes
 
 
-def check_bundle(document: Mapping[str, Any], path: Path, bundle: Bundle) -> Dict[str, Any]:
-    """Refuse a skill that is not locked, or whose files differ; return its entry."""
+def check_bundle(document: Mapping[str, Any], path: Path, bundle: Bundle,
+                 current: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    """Refuse a skill that is not locked, or whose files differ; return its entry.
+
+    `current` is the bundle's file_hashes when the caller already has them.
+    """
     entry = document["skills"].get(bundle.id)
     if not isinstance(entry, dict):
         raise PolicyError(f"{bundle.id} is not in the lock file {path}",
                           f"have it reviewed, then `skillware lock {bundle.id}`")
-    changes = _file_changes(entry.get("files") or {}, file_hashes(bundle.path))
+    changes = _file_changes(entry.get("files") or {}, file_hashes(bundle.path) if current is None else current)
     if changes:
         shown = ", ".join(changes[:5]) + (f" (+{len(changes) - 5} more)" if len(changes) > 5 else "")
         raise PolicyError(f"{bundle.id} differs from {path}: {shown}",
