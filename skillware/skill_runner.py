@@ -161,9 +161,9 @@ class SkillRunner:
         from .argv import build_run_argv
         from .audit_log import argv_hash
         from .lockfile import check_image
-        from .runners.container import ImageDigest, prepare_container
+        from .runners.container import ImageDigest, granted_env_values, prepare_container, shim_envelope
         from .runners.preflight import check_readable
-        from .runners.worker import Worker, worker_setup
+        from .runners.worker import Worker
 
         probe, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,
                                     runtime=self.runtime, allow_unenforced_limits=self.allow_unenforced_limits,
@@ -174,8 +174,7 @@ class SkillRunner:
         if locked is not None:
             check_image(locked[0], locked[1], prepared.manifest.id, spec.engine, spec.image, digest)
             spec = replace(spec, image=digest)  # run what was checked, not a tag that may move
-        source = os.environ if self.env is None else self.env
-        env_values = {name: source[name] for name in spec.granted_env if name in source}
-        worker = Worker(spec, worker_setup(prepared.manifest.raw, env_values), {}, prepared.manifest.id)
+        setup = shim_envelope(prepared.manifest.raw, granted_env_values(spec, self.env))
+        worker = Worker(spec, setup, {}, prepared.manifest.id)
         worker.image_digest, worker.argv_hash = digest, argv_hash(build_run_argv(spec))
         return worker

@@ -167,27 +167,32 @@ def prepare_container(bundle: Bundle, manifest: Manifest, *, policy: Optional[Po
 def stdin_bytes_for(manifest: Manifest, spec: ContainerSpec, params: Dict[str, Any],
                     env: Optional[Mapping[str, str]]) -> bytes:
     """The exact bytes a cold run writes to the container's stdin."""
-    body = json.dumps(stdin_document(manifest, spec, params, env), ensure_ascii=False).encode("utf-8")
+    values = granted_env_values(spec, env)
+    document = shim_envelope(manifest.raw, values, params) if spec.stdin_envelope else params
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     if not spec.stdin_env_lines:
         return body
     import base64
 
-    source = os.environ if env is None else env
-    lines = [f"{name}={base64.b64encode(source[name].encode()).decode()}\n".encode()
-             for name in spec.granted_env if name in source]
+    lines = [f"{name}={base64.b64encode(value.encode()).decode()}\n".encode() for name, value in values.items()]
     return b"".join(lines) + b"\n" + body
 
 
-def stdin_document(manifest: Manifest, spec: ContainerSpec, params: Dict[str, Any],
-                   env: Optional[Mapping[str, str]]) -> Dict[str, Any]:
-    """What the container reads on stdin: the params, or for the shim an envelope with env values."""
-    if not spec.stdin_envelope:
-        return params
+def granted_env_values(spec: ContainerSpec, env: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """The values of the env vars the plan granted, from `env` (default: this process's)."""
+    source = os.environ if env is None else env
+    return {name: source[name] for name in spec.granted_env if name in source}
+
+
+def shim_envelope(manifest_raw: Mapping[str, Any], env_values: Mapping[str, str],
+                  params: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The shim's stdin envelope; without params it is a warm worker's set-up line."""
     from ..container_spec import CONTRACT_VERSION
 
-    source = os.environ if env is None else env
-    return {"skillware": CONTRACT_VERSION, "params": params, "manifest": dict(manifest.raw),
-            "env": {name: source[name] for name in spec.granted_env if name in source}}
+    document = {"skillware": CONTRACT_VERSION, "manifest": dict(manifest_raw), "env": dict(env_values)}
+    if params is not None:
+        document["params"] = params
+    return document
 
 
 def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], *,

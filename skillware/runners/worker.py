@@ -123,10 +123,3 @@ class Worker:
         except Exception:
             self.stop()
         self.dead = True
-
-
-def worker_setup(manifest_raw: Mapping[str, Any], env_values: Mapping[str, str]) -> Dict[str, Any]:
-    """The first line a worker reads: env values and the manifest, no params."""
-    from ..container_spec import CONTRACT_VERSION
-
-    return {"skillware": CONTRACT_VERSION, "manifest": dict(manifest_raw), "env": dict(env_values)}
