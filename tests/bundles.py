@@ -32,3 +32,14 @@ def write_bundle(root: Path, skill_id: str, manifest: Optional[str] = None, skil
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(content), encoding="utf-8")
     return folder
+
+
+def skill_body(statement: str) -> str:
+    """skill.py text whose execute() is the one given statement (sys is imported)."""
+    return (
+        "import sys\n"
+        "from skillware.core.base_skill import BaseSkill\n\n\n"
+        "class Skill(BaseSkill):\n"
+        "    def execute(self, params):\n"
+        f"        {statement}\n"
+    )

@@ -10,6 +10,9 @@ from typing import Any, Callable, List
 import pytest
 from click.testing import Result
 
+from tests.bundles import skill_body
+from tests.expect import one_line_error
+
 MakeBundle = Callable[..., Path]
 Invoke = Callable[..., Result]
 
@@ -21,25 +24,7 @@ def stderr_lines(result: Result) -> List[str]:
 
 
 def assert_one_line_error(result: Result, exit_code: int, *fragments: str) -> str:
-    """A user error: the exit code, exactly one stderr line, no traceback, nothing on stdout."""
-    assert result.exit_code == exit_code, (result.stdout, result.stderr)
-    lines = stderr_lines(result)
-    assert len(lines) == 1, lines
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
-
-
-def skill_body(statement: str) -> str:
-    return (
-        "import sys\n"
-        "from skillware.core.base_skill import BaseSkill\n\n\n"
-        "class Skill(BaseSkill):\n"
-        "    def execute(self, params):\n"
-        f"        {statement}\n"
-    )
+    return one_line_error(result.exit_code, result.stdout, result.stderr, exit_code, *fragments)
 
 
 # --- run ---------------------------------------------------------------------------------------

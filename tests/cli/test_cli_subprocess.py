@@ -12,6 +12,9 @@ from typing import Callable, List
 
 import pytest
 
+from tests.bundles import skill_body
+from tests.expect import one_line_error
+
 MakeBundle = Callable[..., Path]
 RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -19,23 +22,7 @@ PII = "compliance/example_skill"
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], exit_code: int, *fragments: str) -> None:
-    assert done.returncode == exit_code, (done.stdout, done.stderr)
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in done.stderr
-    assert done.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
-def skill_body(statement: str) -> str:
-    return (
-        "import sys\n"
-        "from skillware.core.base_skill import BaseSkill\n\n\n"
-        "class Skill(BaseSkill):\n"
-        "    def execute(self, params):\n"
-        f"        {statement}\n"
-    )
+    one_line_error(done.returncode, done.stdout, done.stderr, exit_code, *fragments)
 
 
 def test_run_prints_compact_json_when_piped(run_cli: RunCli, entry_point: List[str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from skillware.api import run_skill
 from skillware.core.base_skill import BaseSkill
 from skillware.errors import BadOutput, BundleError, RequirementsError, SkillRaised
+from tests.bundles import skill_body
 
 MakeBundle = Callable[..., Path]
 
@@ -248,18 +249,8 @@ def test_import_of_an_uninstalled_module_is_a_requirements_error(make_bundle: Ma
 # --- failures stay in the skill -----------------------------------------------------------------
 
 
-def raising_skill(statement: str) -> str:
-    return (
-        "import sys\n"
-        "from skillware.core.base_skill import BaseSkill\n\n\n"
-        "class Skill(BaseSkill):\n"
-        "    def execute(self, params):\n"
-        f"        {statement}\n"
-    )
-
-
 def test_skill_exception_becomes_skill_raised_with_exit_1(make_bundle: MakeBundle, skills_root: Path) -> None:
-    make_bundle("cat/x", skill=raising_skill("raise ValueError('bad input\\nsecond line')"))
+    make_bundle("cat/x", skill=skill_body("raise ValueError('bad input\\nsecond line')"))
     with pytest.raises(SkillRaised) as caught:
         run(skills_root, "cat/x")
     assert caught.value.exit_code == 1
@@ -268,7 +259,7 @@ def test_skill_exception_becomes_skill_raised_with_exit_1(make_bundle: MakeBundl
 
 
 def test_system_exit_inside_execute_does_not_end_the_host(make_bundle: MakeBundle, skills_root: Path) -> None:
-    make_bundle("cat/x", skill=raising_skill("sys.exit(7)"))
+    make_bundle("cat/x", skill=skill_body("sys.exit(7)"))
     with pytest.raises(SkillRaised, match="SystemExit"):
         run(skills_root, "cat/x")
 
