@@ -34,11 +34,17 @@ Sink = Callable[[bytes], None]
 LockedEntry = Tuple[Dict[str, Any], Path]
 
 
-def remove_container(probe_path: str, name: str) -> None:
-    """Force-remove a container by name, immediately (no grace period); ignore 'no such container'."""
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        run_engine([probe_path, "rm", "-f", "-t", "0", name] if probe_path.endswith("podman")
-                   else [probe_path, "rm", "-f", name], timeout=60)
+def remove_container(engine_path: str, name: str) -> bool:
+    """Force-remove a container by name, immediately (no grace period); True when the engine did.
+
+    'No such container' and engine failures are not errors here: this runs on every way out.
+    """
+    podman = os.path.basename(engine_path).startswith("podman")
+    try:
+        done = run_engine([engine_path, "rm", "-f", *(["-t", "0"] if podman else []), name], timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 class _Interrupt(BaseException):
@@ -264,7 +270,7 @@ def execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: bytes
             on_egress(decision.describe(closed))
 
     proxy = start_proxy(spec.egress_dir, spec.egress, spec.allow_private_egress, on_decision=decided,
-                        on_failure=lambda why: remove_container(spec.engine_path, spec.name))
+                        on_failure=lambda why: _remove_quietly(spec))
     try:
         outcome = execute_spec(spec, argv, stdin_bytes, env_extra or {}, stderr_sink, stderr_cap)
     finally:
@@ -275,6 +281,10 @@ def execute_with_egress(spec: ContainerSpec, argv: list[str], stdin_bytes: bytes
         raise EgressProxyError(f"{proxy.failure}; the container was removed and the run ended",
                                "run it again; report it if it repeats")
     return outcome
+
+
+def _remove_quietly(spec: ContainerSpec) -> None:
+    remove_container(spec.engine_path, spec.name)
 
 
 class ImageDigest:

@@ -12,6 +12,7 @@ from ..container_spec import MANAGED_LABEL, OWNER_LABEL, process_start_time
 from ..engine import EngineProbe
 from ..engine_cli import run_engine
 from ..manifest_cache import cache_dir
+from .container import remove_container
 
 GC_INTERVAL_SECONDS = 60
 
@@ -53,8 +54,7 @@ def collect_orphans(probe: EngineProbe) -> List[str]:
     removed = []
     for name, labels in managed_containers(probe):
         if not owner_alive(labels.get(OWNER_LABEL, "")):
-            argv = [probe.path, "rm", "-f", *(["-t", "0"] if probe.name == "podman" else []), name]
-            if run_engine(argv, timeout=60).returncode == 0:
+            if remove_container(probe.path, name):
                 removed.append(name)
     return removed
 
