@@ -49,8 +49,7 @@ def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: 
 
     container = runs_in_container(manifest, policy, options.isolated)
     record = audit_log.RunRecord(skill=manifest.id, execution="container" if container else "in_process")
-    error: Optional[BaseException] = None
-    try:
+    with audit_log.recorded(record, policy, options.warn):
         files = file_hashes(bundle.path)  # read once: for the log and for the lock check
         record.bundle_hash = combined_hash(files)
         if container and not options.isolated and manifest.execution != "container":
@@ -77,14 +76,6 @@ def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: 
 
             record.bytes_out = len(json.dumps(result, ensure_ascii=False))
         return result
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        record.finish(error)
-        problem = audit_log.append(record, policy)
-        if problem and options.warn:
-            options.warn(problem)
 
 
 def run_skill(

@@ -7,6 +7,7 @@ concurrent runs never interleave within a line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import getpass
 import hashlib
@@ -16,7 +17,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from .policy import Policy
 
@@ -90,6 +91,23 @@ def append(record: RunRecord, policy: Optional[Policy]) -> Optional[str]:
     except OSError as exc:
         return f"cannot write the audit log {path}: {exc.strerror or exc}"
     return None
+
+
+@contextlib.contextmanager
+def recorded(record: RunRecord, policy: Optional[Policy],
+             warn: Optional[Callable[[str], None]] = None) -> Iterator[RunRecord]:
+    """Append `record` when the block ends, however it ends (the error's kind is recorded)."""
+    error: Optional[BaseException] = None
+    try:
+        yield record
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        record.finish(error)
+        problem = append(record, policy)
+        if problem and warn is not None:
+            warn(problem)
 
 
 def read_records(path: Path) -> Iterator[Dict[str, Any]]:

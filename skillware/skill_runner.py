@@ -130,8 +130,7 @@ class SkillRunner:
 
         key: Hashable = (prepared.content, self._policy_key, caller, self.engine, self.runtime)
         record = audit_log.RunRecord(skill=prepared.manifest.id, execution="warm", bundle_hash=prepared.content)
-        error: Optional[BaseException] = None
-        try:
+        with audit_log.recorded(record, self.policy):
             self._check_lock(prepared)
             worker = self._pool.acquire(key, lambda: self._start_worker(prepared))
             try:
@@ -140,12 +139,6 @@ class SkillRunner:
                 return check_output(prepared.manifest, worker.call(params))
             finally:
                 self._pool.release(key, worker)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            record.finish(error)
-            audit_log.append(record, self.policy)
 
     def _check_lock(self, prepared: _Prepared) -> Optional[Tuple[Dict[str, Any], Path]]:
         """The skill's lock entry where a lock file is present (refuses a changed bundle)."""
