@@ -26,6 +26,12 @@ SKILL = "compliance/example_skill"
 PARAMS = {"text": "call +44 20 7946 0958 or mail ana@example.org"}
 
 
+def skillware_command() -> List[str]:
+    """What users run: the console script next to this Python (else `python -m skillware`)."""
+    script = Path(sys.executable).parent / "skillware"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "skillware"]
+
+
 def timed(argv: List[str], stdin: Optional[bytes] = None, env: Optional[Dict[str, str]] = None) -> float:
     start = time.perf_counter()
     done = subprocess.run(argv, input=stdin, capture_output=True, env=env)
@@ -50,7 +56,7 @@ def median_ms(values: List[float]) -> float:
 
 def bench_in_process(runs: int) -> Dict[str, float]:
     """`skillware run` (in process, cached manifest) against bare `python3 -c pass`."""
-    cli = [sys.executable, "-m", "skillware", "run", SKILL, "--params", json.dumps(PARAMS)]
+    cli = [*skillware_command(), "run", SKILL, "--params", json.dumps(PARAMS)]
     timed(cli)  # warm the manifest cache
     run, bare = alternate(runs, lambda: timed(cli), lambda: timed([sys.executable, "-c", "pass"]))
     return {"run_ms": median_ms(run), "python_ms": median_ms(bare),
@@ -71,8 +77,7 @@ def raw_argv(engine: str) -> Tuple[List[str], bytes]:
 
 def bench_cold(engine: str, runs: int) -> Dict[str, float]:
     """`skillware run --isolated` against the raw engine command it runs."""
-    cli = [sys.executable, "-m", "skillware", "run", "--isolated", "--engine", engine, SKILL, "--params",
-           json.dumps(PARAMS)]
+    cli = [*skillware_command(), "run", "--isolated", "--engine", engine, SKILL, "--params", json.dumps(PARAMS)]
     timed(cli)
 
     def raw() -> float:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .bundle import Bundle, resolve, skill_roots
 from .manifest import Manifest, load_manifest
 from .params import validate_params
 from .policy import Policy
 from .result import check_output
+
+if TYPE_CHECKING:
+    from .container_spec import ContainerSpec
+    from .engine import EngineProbe
+
+    PlanSink = Callable[[EngineProbe, ContainerSpec, List[str], Sequence[str]], None]
 
 
 def prepare(skill: str, skills_dirs: Sequence[str] = ()) -> Tuple[Bundle, Manifest]:
@@ -31,6 +37,7 @@ class RunOptions:
     stderr_sink: Optional[Callable[[bytes], None]] = None
     debug: bool = False
     on_egress: Optional[Callable[[str], None]] = None   # one line per egress proxy decision (--verbose)
+    plan_sink: Optional[PlanSink] = None   # given the container plan of a cold run (the CLI keeps it)
 
 
 def runs_in_container(manifest: Manifest, policy: Policy, isolated: bool) -> bool:
@@ -65,7 +72,7 @@ def execute(bundle: Bundle, manifest: Manifest, params: Dict[str, Any], policy: 
                                      allow_unenforced_limits=options.allow_unenforced_limits, warn=options.warn,
                                      stderr_sink=options.stderr_sink, debug=options.debug, record=record,
                                      locked=(entry, lock_file) if entry is not None else None,
-                                     on_egress=options.on_egress)
+                                     on_egress=options.on_egress, plan_sink=options.plan_sink)
         else:
             from .runners.in_process import run_in_process
 

@@ -8,56 +8,65 @@ concurrent runs never interleave within a line.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import getpass
-import hashlib
-import json
 import os
-import re
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
-from .policy import Policy
+TYPE_CHECKING = False  # a cold run imports this module; typing and dataclasses cost ms there
+if TYPE_CHECKING:
+    import datetime
+    from pathlib import Path
+    from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+    from .policy import Policy
 
 
 def default_log_path() -> Path:
+    from pathlib import Path
+
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "skillware" / "audit.jsonl"
 
 
 def log_path(policy: Optional[Policy]) -> Path:
-    configured = policy.audit_log if policy is not None else None
-    return Path(os.path.expanduser(configured)) if configured else default_log_path()
+    from pathlib import Path
+
+    return Path(log_file(policy.audit_log if policy is not None else None))
+
+
+def log_file(configured: Optional[str]) -> str:
+    """The log's path for a policy's `audit_log` setting (None: the default place)."""
+    return os.path.expanduser(configured) if configured else str(default_log_path())
 
 
 def argv_hash(argv: Sequence[str]) -> str:
     """sha256 of the argv without its per-run parts (container name, owner label)."""
+    import hashlib
+    import re
+
     stable = [re.sub(r"/skillware-egress-[0-9a-f]+/", "/skillware-egress-*/", a) for a in argv
               if not a.startswith(("skillware-", "io.skillware.owner="))]
     return "sha256:" + hashlib.sha256("\0".join(stable).encode()).hexdigest()
 
 
-@dataclass
 class RunRecord:
     """What one run did; filled in as the run goes, appended when it ends."""
 
-    skill: str
-    execution: str                      # in_process | container | warm
-    bundle_hash: str = ""
-    image: Optional[str] = None
-    image_digest: Optional[str] = None
-    engine: Optional[str] = None
-    argv_hash: Optional[str] = None
-    decisions: List[str] = field(default_factory=list)
-    exit_kind: str = "ok"
-    exit_code: int = 0
-    duration_ms: float = 0.0
-    bytes_out: int = 0
-    stderr_truncated: bool = False
-    egress: List[Dict[str, Any]] = field(default_factory=list)   # the egress proxy's decisions, in order
-    started: float = field(default_factory=time.time)
+    def __init__(self, skill: str, execution: str, bundle_hash: str = "") -> None:
+        self.skill = skill
+        self.execution = execution             # in_process | container | warm
+        self.bundle_hash = bundle_hash
+        self.image: Optional[str] = None
+        self.image_digest: Optional[str] = None
+        self.engine: Optional[str] = None
+        self.argv_hash: Optional[str] = None
+        self.decisions: List[str] = []
+        self.exit_kind = "ok"
+        self.exit_code = 0
+        self.duration_ms = 0.0
+        self.bytes_out = 0
+        self.stderr_truncated = False
+        self.egress: List[Dict[str, Any]] = []   # the egress proxy's decisions, in order
+        self.started = time.time()
 
     def finish(self, error: Optional[BaseException]) -> None:
         self.duration_ms = round((time.time() - self.started) * 1000, 1)
@@ -66,22 +75,34 @@ class RunRecord:
             self.exit_code = int(getattr(error, "exit_code", 1))
 
     def to_line(self) -> Dict[str, Any]:
-        data = asdict(self)
-        started = data.pop("started")
+        import datetime
+        import getpass
+
         try:
             user = getpass.getuser()
         except (KeyError, OSError):
             user = str(os.getuid())
-        return {"time": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).isoformat(),
-                "user": user, "uid": os.getuid(), "pid": os.getpid(), **data}
+        return {"time": datetime.datetime.fromtimestamp(self.started, datetime.timezone.utc).isoformat(),
+                "user": user, "uid": os.getuid(), "pid": os.getpid(),
+                "skill": self.skill, "execution": self.execution, "bundle_hash": self.bundle_hash,
+                "image": self.image, "image_digest": self.image_digest, "engine": self.engine,
+                "argv_hash": self.argv_hash, "decisions": list(self.decisions), "exit_kind": self.exit_kind,
+                "exit_code": self.exit_code, "duration_ms": self.duration_ms, "bytes_out": self.bytes_out,
+                "stderr_truncated": self.stderr_truncated, "egress": list(self.egress)}
 
 
 def append(record: RunRecord, policy: Optional[Policy]) -> Optional[str]:
     """Append the record; return an error text instead of raising (a log failure must be seen,
     but must not turn a finished run into a failed one)."""
-    path = log_path(policy)
+    return append_to(record, log_file(policy.audit_log if policy is not None else None))
+
+
+def append_to(record: RunRecord, path: str) -> Optional[str]:
+    """append() to the log file at `path`."""
+    import json
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
         line = (json.dumps(record.to_line(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -97,6 +118,13 @@ def append(record: RunRecord, policy: Optional[Policy]) -> Optional[str]:
 def recorded(record: RunRecord, policy: Optional[Policy],
              warn: Optional[Callable[[str], None]] = None) -> Iterator[RunRecord]:
     """Append `record` when the block ends, however it ends (the error's kind is recorded)."""
+    with recorded_at(record, log_file(policy.audit_log if policy is not None else None), warn) as same:
+        yield same
+
+
+@contextlib.contextmanager
+def recorded_at(record: RunRecord, path: str, warn: Optional[Callable[[str], None]] = None) -> Iterator[RunRecord]:
+    """recorded(), for the log file at `path`."""
     error: Optional[BaseException] = None
     try:
         yield record
@@ -105,13 +133,15 @@ def recorded(record: RunRecord, policy: Optional[Policy],
         raise
     finally:
         record.finish(error)
-        problem = append(record, policy)
+        problem = append_to(record, path)
         if problem and warn is not None:
             warn(problem)
 
 
 def read_records(path: Path) -> Iterator[Dict[str, Any]]:
     """Every well-formed record of a log file (a torn or foreign line is skipped)."""
+    import json
+
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except FileNotFoundError:
@@ -128,6 +158,8 @@ def read_records(path: Path) -> Iterator[Dict[str, Any]]:
 
 def parse_since(text: str) -> datetime.datetime:
     """`--since`: an ISO date/time, or a duration like 30m, 12h, 7d."""
+    import datetime
+
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     now = datetime.datetime.now(datetime.timezone.utc)
     if text[:-1].isdigit() and text[-1:] in units:

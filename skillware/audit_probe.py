@@ -158,7 +158,8 @@ def run_probe(spec: ContainerSpec) -> ProbeRun:
     """Start the probe container (same argv builder, same runner), parse what it printed, check cleanup."""
     from .argv import build_run_argv
     from .engine_cli import run_engine
-    from .runners.container import execute_with_egress, remove_container
+    from .runners.container import execute_with_egress
+    from .runners.supervise import remove_container
 
     probing = probe_spec(spec)
     argv = build_run_argv(probing)

@@ -16,7 +16,7 @@ ID_RE = re.compile(rf"^{_PART}/{_PART}$")
 PART_RE = re.compile(rf"^{_PART}$")
 
 # Files the loader reads by name; each must be a regular file inside the bundle.
-_NAMED_FILES = ("manifest.yaml", "skill.py", "instructions.md", "card.json")
+NAMED_FILES = ("manifest.yaml", "skill.py", "instructions.md", "card.json")
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,20 @@ def display_path(path: Path) -> str:
 
 def skill_roots(skills_dirs: Sequence[str] = (), env: Optional[dict[str, str]] = None) -> List[Path]:
     """The skills roots in lookup order: --skills-dir, SKILLWARE_PATH, ./skills, the demo skills."""
-    env = dict(os.environ) if env is None else env
-    candidates: List[Path] = [Path(d) for d in skills_dirs]
-    candidates += [Path(p) for p in env.get("SKILLWARE_PATH", "").split(os.pathsep) if p]
-    candidates += [Path("skills"), DEMO_ROOT]
     roots: List[Path] = []
-    for candidate in candidates:
+    for candidate in root_candidates(skills_dirs, env):
         resolved = candidate.resolve()
         if resolved.is_dir() and resolved not in roots:
             roots.append(resolved)
     return roots
+
+
+def root_candidates(skills_dirs: Sequence[str] = (), env: Optional[dict[str, str]] = None) -> List[Path]:
+    """Every folder skill_roots() considers, in order, whether or not it exists."""
+    env = dict(os.environ) if env is None else env
+    candidates: List[Path] = [Path(d) for d in skills_dirs]
+    candidates += [Path(p) for p in env.get("SKILLWARE_PATH", "").split(os.pathsep) if p]
+    return candidates + [Path("skills"), DEMO_ROOT]
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -66,7 +70,7 @@ def _is_within(path: Path, root: Path) -> bool:
 
 def check_bundle_files(path: Path) -> None:
     """Refuse named files that are symlinks leaving the bundle, or that are not regular files."""
-    for name in _NAMED_FILES:
+    for name in NAMED_FILES:
         candidate = path / name
         if candidate.is_symlink():
             target = candidate.resolve()

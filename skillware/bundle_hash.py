@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from pathlib import Path
-from typing import Dict, Mapping
+
+TYPE_CHECKING = False  # imported by every cold run; typing costs ~2 ms
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Dict, Mapping, Union
 
 _SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache"}
 
 
-def file_hashes(folder: Path) -> Dict[str, str]:
+def file_hashes(folder: Union[str, Path]) -> Dict[str, str]:
     """relative path → "sha256:…" of its bytes (executables and symlinks marked as such)."""
     hashes: Dict[str, str] = {}
+    prefix = os.path.join(str(folder), "")
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         for name in sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(folder).as_posix()
+            path = os.path.join(dirpath, name)
+            rel = path[len(prefix):].replace(os.sep, "/")
             mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode):
                 digest = hashlib.sha256(b"symlink:" + os.readlink(path).encode())
@@ -27,7 +31,7 @@ def file_hashes(folder: Path) -> Dict[str, str]:
                 digest = hashlib.sha256(f"special:{stat.S_IFMT(mode):o}".encode())
             else:
                 digest = hashlib.sha256(b"exec:" if os.access(path, os.X_OK) else b"file:")
-                with path.open("rb") as handle:
+                with open(path, "rb") as handle:
                     for block in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(block)
             hashes[rel] = "sha256:" + digest.hexdigest()

@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .bundle import Bundle
+from .container_ids import MANAGED_LABEL, OWNER_LABEL, container_name, owner_token, random_uid
 from .engine import EngineProbe
 from .errors import EngineError, PolicyError
 from .manifest import Manifest
@@ -23,19 +24,9 @@ SHIM_SOURCE = PACKAGE_DIR / "shim" / "shim.py"
 BASE_SKILL_SOURCE = PACKAGE_DIR / "core" / "base_skill.py"
 SECCOMP_PROFILE = PACKAGE_DIR / "data" / "seccomp.json"
 SHIM_COMMAND = ("python3", "/opt/skillware/shim.py")
-# The host contract's version; shim.CONTRACT_VERSION must equal it (tests/unit/test_argv.py checks),
-# kept here so a cold run need not import the shim module.
-CONTRACT_VERSION = "1"
 ENVWRAP_SOURCE = PACKAGE_DIR / "shim" / "envwrap.sh"
 EGRESS_RELAY_SOURCE = PACKAGE_DIR / "shim" / "egress_relay.py"
 ENVWRAP_COMMAND = ("sh", "/opt/skillware/envwrap.sh")
-# Each container runs as its own random unprivileged uid: RLIMIT_NPROC counts processes per
-# uid across the host, so a shared uid would let one container's fork bomb starve another's
-# budget, and distinct uids keep containers from ever owning each other's files or processes.
-# The range stays inside the 65536 ids a rootless user namespace maps by default.
-UID_RANGE = (20000, 60000)
-MANAGED_LABEL = "io.skillware.managed"
-OWNER_LABEL = "io.skillware.owner"
 # Without ignore-cgroups the sandbox as a whole (gVisor's own kernel included) stays inside the
 # memory/pids cgroup limits, so the limits hold; its own threads need room under --pids-limit.
 GVISOR_FLAGS = ("platform=ptrace", "network=none")
@@ -97,17 +88,21 @@ class ContainerSpec:
     allow_private_egress: bool = False
 
 
-def owner_token() -> str:
-    """`pid:starttime` of this process; the start time tells a reused pid from ours."""
-    return f"{os.getpid()}:{process_start_time(os.getpid())}"
+def spec_to_plain(spec: ContainerSpec) -> Dict[str, Any]:
+    """The spec as plain data (dicts, tuples, strings, numbers): what a cold-run plan keeps."""
+    return asdict(spec)
 
 
-def process_start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "0"
+def spec_from_plain(data: Dict[str, Any], **per_run: Any) -> ContainerSpec:
+    """The spec spec_to_plain() gave, with this run's own `name`, `user` and `labels`."""
+    fields = dict(data, **per_run)
+    fields["mounts"] = tuple(Mount(**m) for m in fields["mounts"])
+    fields["limits"] = Limits(**fields["limits"])
+    for name in ("command", "granted_env", "runtime_flags", "decisions", "egress"):
+        fields[name] = tuple(fields[name])
+    for name in ("env", "labels"):
+        fields[name] = tuple(tuple(pair) for pair in fields[name])
+    return ContainerSpec(**fields)
 
 
 def _resolve_limits(manifest: Manifest, policy: Policy, decisions: List[str]) -> Limits:
@@ -235,10 +230,10 @@ def plan_container(bundle: Bundle, manifest: Manifest, policy: Policy, probe: En
         env_pairs = (*CONTRACT_ENV, (EGRESS_ENV, EGRESS_SOCKET))
         decisions.append(f"egress: {', '.join(egress)} through a per-run proxy"
                          + (" (private addresses allowed by policy)" if policy.allow_private_egress else ""))
-    uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+    uid = random_uid()
     return ContainerSpec(
         engine=probe.name, engine_path=probe.path, rootless=probe.rootless,
-        name=f"skillware-{secrets.token_hex(6)}",
+        name=container_name(),
         image=chosen_image,
         command=(*command, *(("--serve",) if serve else ())),
         mounts=tuple(mounts),

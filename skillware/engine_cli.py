@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
-from typing import Mapping, Optional, Sequence
+
+TYPE_CHECKING = False  # a cold run imports this module; typing costs ~2 ms
+if TYPE_CHECKING:
+    from typing import Mapping, Optional, Sequence
 
 # What an engine client needs from our environment to find its storage, socket and config.
 # Everything else of the host environment stays out of the engine process (and so out of
@@ -29,6 +31,8 @@ def engine_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
 def _log(argv: Sequence[str]) -> None:
     """With SKILLWARE_DEBUG=1, print every engine command line exactly as it is run."""
     if os.environ.get("SKILLWARE_DEBUG") == "1":
+        import shlex
+
         print(f"skillware: engine: {shlex.join(argv)}", file=sys.stderr, flush=True)
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Optional
 
+from .cache_paths import cache_root
 from .engine_cli import run_engine
-from .manifest_cache import cache_dir
+
+TYPE_CHECKING = False  # imported by every cold run; typing costs ~2 ms
+if TYPE_CHECKING:
+    from typing import Dict, Optional
 
 
 def _marker(index_file: str) -> Optional[str]:
@@ -26,7 +29,7 @@ def _marker(index_file: str) -> Optional[str]:
 
 
 def _cache_path() -> str:
-    return str(cache_dir() / "image-ids.json")
+    return os.path.join(cache_root(), "image-ids.json")
 
 
 def _load() -> Dict[str, Dict[str, str]]:

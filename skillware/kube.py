@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .bundle import Bundle
+from .container_ids import MANAGED_LABEL
 from .container_spec import (
     BASE_SKILL_SOURCE,
-    MANAGED_LABEL,
     SHIM_COMMAND,
     SHIM_SOURCE,
     ContainerSpec,

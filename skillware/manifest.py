@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .bundle import Bundle, check_bundle_location
-from .errors import BundleError, ManifestError, Problem
+from .errors import BundleError, ManifestError
 from .json_pointer import escape_pointer
 from .manifest_cache import cached_manifest, store_manifest
+from .problem import Problem
 
 # Variables the host contract sets itself; a manifest may not declare them.
 RESERVED_ENV = re.compile(r"^(SKILLWARE_.*|PATH|HOME|PYTHONPATH|PYTHONHOME|LD_.*|HTTPS?_PROXY|ALL_PROXY|NO_PROXY)$",

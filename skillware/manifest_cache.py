@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from .bundle import Bundle
+from .cache_paths import cache_root
 from .yaml_limits import MAX_BYTES
 
 
 def cache_dir() -> Path:
     """Per-user cache folder ($XDG_CACHE_HOME/skillware or ~/.cache/skillware)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "skillware"
+    return Path(cache_root())
 
 
 @lru_cache(maxsize=1)

@@ -15,13 +15,14 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .bundle import display_path
-from .errors import PolicyError, Problem
+from .errors import PolicyError
 from .json_pointer import escape_pointer
 from .manifest import SIZE_FLOORS, parse_size
 from .policy import DEFAULT_POLICY, Limits, Policy
+from .problem import Problem
 
 POLICY_ENV = "SKILLWARE_POLICY"
 LOCAL_NAME = "skillware.yaml"
@@ -90,7 +91,7 @@ def find_policy_file(path: Optional[str] = None, cwd: Optional[Path] = None,
     """The first policy file in precedence order; an explicitly named file must exist."""
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
-    for chosen, how in ((path, "--policy"), (env.get(POLICY_ENV), POLICY_ENV)):
+    for chosen, how in _named_policy(path, env):
         if chosen:
             file = _expand(chosen, env, cwd)
             if not file.exists():
@@ -101,6 +102,22 @@ def find_policy_file(path: Optional[str] = None, cwd: Optional[Path] = None,
         if file.exists():
             return PolicyLocation(file, how)
     return PolicyLocation(None, "built-in defaults")
+
+
+def _named_policy(path: Optional[str], env: Mapping[str, str]) -> List[Tuple[str, str]]:
+    """(path, what named it) for --policy and $SKILLWARE_POLICY, in precedence order."""
+    return [(chosen, how) for chosen, how in ((path, "--policy"), (env.get(POLICY_ENV), POLICY_ENV)) if chosen]
+
+
+def policy_candidates(path: Optional[str] = None, cwd: Optional[Path] = None,
+                      env: Optional[Mapping[str, str]] = None) -> List[Path]:
+    """Every file find_policy_file() may read, in order: the named one, else ./skillware.yaml and the user's."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    named = _named_policy(path, env)
+    if named:
+        return [_expand(named[0][0], env, cwd)]
+    return [cwd / LOCAL_NAME, user_policy_path(env)]
 
 
 def load_policy(path: Optional[str] = None, cwd: Optional[Path] = None,

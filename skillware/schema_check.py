@@ -10,8 +10,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
-from .errors import Problem
 from .json_pointer import escape_pointer
+from .problem import Problem
 
 # Fields that people try to add to `container:`; skillware has no such option by design.
 _NEVER_OPTIONS = {

@@ -154,8 +154,9 @@ class SkillRunner:
         from .argv import build_run_argv
         from .audit_log import argv_hash
         from .lockfile import check_image
-        from .runners.container import ImageDigest, granted_env_values, prepare_container, shim_envelope
+        from .runners.container import ImageDigest, granted_env_values, prepare_container
         from .runners.preflight import check_readable
+        from .runners.stdin_payload import shim_envelope
         from .runners.worker import Worker
 
         probe, spec = prepare_container(prepared.bundle, prepared.manifest, policy=self.policy, engine=self.engine,

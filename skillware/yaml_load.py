@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-from .errors import Problem
 from .json_pointer import escape_pointer
+from .problem import Problem
 from .yaml_limits import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -26,11 +26,9 @@ def json_option(func: F) -> F:
 
 def dumps(value: Any, pretty: bool) -> str:
     """JSON for stdout: indented for people, compact for pipes."""
-    import json
+    from ..result import result_text
 
-    if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return result_text(value, pretty)
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:

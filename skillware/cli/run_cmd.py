@@ -44,10 +44,13 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         batch_file: Optional[TextIO], jobs: int, policy_path: Optional[str], reuse: Optional[bool],
         skills_dirs: tuple[str, ...], verbose: bool = False) -> None:
     """Run SKILL with --params (or --batch) and print its result as JSON on stdout."""
+    import time
+
     from ..api import RunOptions, execute, prepare, runs_in_container
     from ..params import read_params, validate_params
     from ..policy_file import load_policy
 
+    started = time.time()
     policy = load_policy(policy_path)
     if batch_file is not None:
         if params_spec is not None or dry_run:
@@ -64,11 +67,20 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         click.echo(run_in_container(bundle, manifest, params, engine=engine, runtime=runtime, dry_run=True,
                                     policy=policy, allow_unenforced_limits=allow_unenforced_limits))
         return
+    warnings = []
     if runs_in_container(manifest, policy, isolated) and not isolated and manifest.execution != "container":
-        _warn(f"policy require_isolation matches {manifest.id}: running it in a container")
+        warnings.append(f"policy require_isolation matches {manifest.id}: running it in a container")
+        _warn(warnings[-1])
+    recorder = None
+    if runs_in_container(manifest, policy, isolated) and not debug_enabled(ctx):
+        from ..cold_plan_make import PlanRecorder, options_key
+
+        key = options_key(skill, isolated, engine, runtime, allow_unenforced_limits, policy_path,
+                          all_skills_dirs(ctx, skills_dirs))
+        recorder = PlanRecorder(key, bundle, manifest, policy, warnings, started)
     options = RunOptions(isolated=isolated, engine=engine, runtime=runtime,
                          allow_unenforced_limits=allow_unenforced_limits, warn=_warn, stderr_sink=_to_stderr,
-                         debug=debug_enabled(ctx), on_egress=_note if verbose else None)
+                         debug=debug_enabled(ctx), on_egress=_note if verbose else None, plan_sink=recorder)
     with results_only_on_stdout():
         result = execute(bundle, manifest, params, policy, options)
     click.echo(dumps(result, sys.stdout.isatty() if pretty is None else pretty))

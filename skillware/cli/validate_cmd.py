@@ -17,8 +17,9 @@ from .options import all_skills_dirs, skills_dir_option
 def validate(ctx: click.Context, skills: tuple[str, ...], all_skills: bool, skills_dirs: tuple[str, ...]) -> None:
     """Check manifests (SKILL ids or bundle folders; none or --all: every skill). Exit 1 on any error."""
     from ..bundle import Bundle, iter_bundles, resolve, skill_roots
-    from ..errors import BundleError, Problem
+    from ..errors import BundleError
     from ..manifest import validate_bundle
+    from ..problem import Problem
 
     roots = skill_roots(all_skills_dirs(ctx, skills_dirs))
     targets: List[Bundle] = []

@@ -6,13 +6,14 @@ import json
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Dict, List, Tuple
 
-from ..container_spec import MANAGED_LABEL, OWNER_LABEL, process_start_time
+from ..container_ids import MANAGED_LABEL, OWNER_LABEL, process_start_time
 from ..engine import EngineProbe
 from ..engine_cli import run_engine
 from ..manifest_cache import cache_dir
-from .container import remove_container
+from .supervise import remove_container
 
 GC_INTERVAL_SECONDS = 60
 
@@ -59,9 +60,14 @@ def collect_orphans(probe: EngineProbe) -> List[str]:
     return removed
 
 
+def stamp_path(probe: EngineProbe) -> Path:
+    """Touched whenever a collection starts (one file per engine and mode)."""
+    return cache_dir() / f"gc-{probe.name}-{'rootless' if probe.rootless else 'root'}.stamp"
+
+
 def collect_orphans_soon(probe: EngineProbe) -> None:
     """At most once a minute per engine, collect orphans in the background (never delays a run)."""
-    stamp = cache_dir() / f"gc-{probe.name}-{'rootless' if probe.rootless else 'root'}.stamp"
+    stamp = stamp_path(probe)
     try:
         if time.time() - stamp.stat().st_mtime < GC_INTERVAL_SECONDS:
             return

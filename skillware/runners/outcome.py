@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Dict, NoReturn, Optional
 
-from ..container_spec import ContainerSpec
 from ..errors import (
     BadOutput,
     EngineError,
@@ -16,22 +13,17 @@ from ..errors import (
     SkillRaised,
     SkillTimeout,
 )
+from .supervise import Outcome
+
+TYPE_CHECKING = False  # a cold run imports this module; typing and the spec's module cost ms
+if TYPE_CHECKING:
+    from typing import Any, Dict, NoReturn, Optional
+
+    from ..container_spec import ContainerSpec
 
 _ENGINE_ERROR_CODES = {125, 126, 127}
 _IMAGE_MISSING = ("image not known", "no such image", "unable to find image", "manifest unknown",
                   "repository does not exist", "pull access denied")
-
-
-@dataclass
-class Outcome:
-    """What came back from the engine process."""
-
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-    stderr_total: int
-    timed_out: bool = False
-    overflow: bool = False
 
 
 def _tail(data: bytes, lines: int = 3) -> str:
@@ -57,11 +49,7 @@ def interpret(outcome: Outcome, spec: ContainerSpec, skill_id: str) -> Any:
         raise EngineError(f"{spec.engine} could not start the container (exit {code}): {_tail(stderr)}",
                           "run `skillware doctor`, or re-run with --dry-run and try the command by hand")
     if code == 0:
-        try:
-            return json.loads(outcome.stdout, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
-            raise BadOutput(f"{skill_id} wrote stdout that is not one JSON document: {exc}",
-                            "print only the result JSON on stdout; diagnostics go to stderr") from None
+        return result_of(outcome, skill_id)
     envelope = _error_envelope(outcome.stdout)
     if envelope is not None:
         raise_for_error(envelope, spec, skill_id)
@@ -73,6 +61,15 @@ def interpret(outcome: Outcome, spec: ContainerSpec, skill_id: str) -> Any:
         raise SkillCrashed(f"{skill_id} was killed by signal {code - 128}", "see the skill's stderr above")
     raise SkillCrashed(f"{skill_id} exited with status {code} without a result: {_tail(stderr)}",
                        "a failing skill should print a JSON error object; see docs/host-contract.md")
+
+
+def result_of(outcome: Outcome, skill_id: str) -> Any:
+    """The result a clean exit (status 0, in time, under the cap) wrote on stdout."""
+    try:
+        return json.loads(outcome.stdout, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise BadOutput(f"{skill_id} wrote stdout that is not one JSON document: {exc}",
+                        "print only the result JSON on stdout; diagnostics go to stderr") from None
 
 
 def _no_constants(name: str) -> Any:

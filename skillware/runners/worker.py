@@ -17,8 +17,8 @@ from ..argv import build_run_argv
 from ..container_spec import ContainerSpec
 from ..engine_cli import start_engine
 from ..errors import BadOutput, SkillCrashed, SkillTimeout
-from .container import remove_container
-from .outcome import Outcome, interpret, killed_error, raise_for_error
+from .outcome import interpret, killed_error, raise_for_error
+from .supervise import Outcome, remove_container
 
 _EOF = object()
 

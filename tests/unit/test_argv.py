@@ -248,7 +248,7 @@ def test_image_and_command_are_last(tmp_path):
 
 
 def test_host_and_shim_agree_on_the_contract_version():
-    from skillware.container_spec import CONTRACT_VERSION
+    from skillware.runners.stdin_payload import CONTRACT_VERSION
     from skillware.shim import shim
 
     assert shim.CONTRACT_VERSION == CONTRACT_VERSION

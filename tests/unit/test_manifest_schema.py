@@ -11,8 +11,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from skillware.bundle import resolve
-from skillware.errors import ManifestError, Problem
+from skillware.errors import ManifestError
 from skillware.manifest import load_manifest, validate_bundle
+from skillware.problem import Problem
 from skillware.schema_check import load_schema
 
 MakeBundle = Callable[..., Path]
