@@ -139,21 +139,25 @@ def _recently_changed(kind: str, path: str, since: float) -> bool:
     return False
 
 
-def _plan_file(key: Tuple[Any, ...]) -> str:
+def _plan_file(options: Tuple[Any, ...]) -> str:
+    """One file per command line, user and directory: a miss costs one failed open, no hashing of files."""
     # repr, not marshal: marshal's bytes for equal values differ with object identity (refs)
-    return os.path.join(cache_root(), "plans", _digest(repr(key).encode("utf-8", "surrogateescape")) + ".plan")
+    where = repr((PLAN_FORMAT, os.getuid(), os.getcwd(), options)).encode("utf-8", "surrogateescape")
+    return os.path.join(cache_root(), "plans", _digest(where) + ".plan")
 
 
-def store(key: Tuple[Any, ...], facts: Sequence[Fact], plan: Dict[str, Any], planned_at: float) -> bool:
-    """Keep `plan` for `key`; False (nothing stored) when an input changed around planning time."""
+def store(options: Tuple[Any, ...], facts: Sequence[Fact], plan: Dict[str, Any], planned_at: float) -> bool:
+    """Keep `plan` for the command line `options` (see options_key) under this run's full key.
+
+    False (nothing stored) when an input changed around planning time."""
     if any(_recently_changed(kind, path, planned_at) for kind, path in facts):
         return False
     values = [(kind, path, observe(kind, path)) for kind, path in facts]
     try:
-        data = marshal.dumps((PLAN_FORMAT, key, time.time(), values, plan))
+        data = marshal.dumps((PLAN_FORMAT, run_key(options), time.time(), values, plan))
     except ValueError:  # a value marshal cannot hold (never in a validated manifest): just no plan
         return False
-    path = _plan_file(key)
+    path = _plan_file(options)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -166,9 +170,10 @@ def store(key: Tuple[Any, ...], facts: Sequence[Fact], plan: Dict[str, Any], pla
     return True
 
 
-def load(key: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
-    """The plan stored for `key` when it is fresh, ours, and every fact still holds; else None."""
-    path = _plan_file(key)
+def load(options: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
+    """The plan stored for the command line `options` when it is fresh, ours, made under this
+    run's full key (environment, skillware files …), and every fact still holds; else None."""
+    path = _plan_file(options)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -181,7 +186,7 @@ def load(key: Tuple[Any, ...]) -> Optional[Dict[str, Any]]:
             form, stored_key, made, values, plan = marshal.loads(handle.read())
         except (EOFError, ValueError, TypeError):
             return None
-    if form != PLAN_FORMAT or stored_key != key or not 0 <= time.time() - made < PLAN_TTL_SECONDS:
+    if form != PLAN_FORMAT or not 0 <= time.time() - made < PLAN_TTL_SECONDS or stored_key != run_key(options):
         return None
     for kind, fact_path, value in values:
         if observe(kind, fact_path) != value:

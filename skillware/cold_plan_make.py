@@ -55,7 +55,7 @@ class PlanRecorder:
             "spec": spec_to_plain(spec),
         }
         facts = plan_facts(self.options, self.bundle, self.policy, probe)
-        self.stored = cold_plan.store(cold_plan.run_key(self.options), facts, plan, self.started)
+        self.stored = cold_plan.store(self.options, facts, plan, self.started)
 
 
 def template_argv(spec: ContainerSpec) -> List[str]:

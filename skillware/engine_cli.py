@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 TYPE_CHECKING = False  # a cold run imports this module; typing costs ~2 ms
 if TYPE_CHECKING:
+    import subprocess
     from typing import Mapping, Optional, Sequence
 
 # What an engine client needs from our environment to find its storage, socket and config.
@@ -28,7 +28,7 @@ def engine_env(extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
     return env
 
 
-def _log(argv: Sequence[str]) -> None:
+def log_argv(argv: Sequence[str]) -> None:
     """With SKILLWARE_DEBUG=1, print every engine command line exactly as it is run."""
     if os.environ.get("SKILLWARE_DEBUG") == "1":
         import shlex
@@ -39,7 +39,9 @@ def _log(argv: Sequence[str]) -> None:
 def run_engine(argv: Sequence[str], *, timeout: float = 60, input_bytes: Optional[bytes] = None,
                check: bool = False) -> subprocess.CompletedProcess[bytes]:
     """Run a short engine command (info, rm, ps, import …) and capture its output."""
-    _log(argv)
+    import subprocess  # here: a planned cold run spawns its engine without it (runners/spawn.py)
+
+    log_argv(argv)
     return subprocess.run(list(argv), input=input_bytes, capture_output=True, timeout=timeout, check=check,
                           env=engine_env(), stdin=None if input_bytes is not None else subprocess.DEVNULL)
 
@@ -50,6 +52,8 @@ def start_engine(argv: Sequence[str], env_extra: Mapping[str, str]) -> subproces
     Its own session keeps the terminal's Ctrl-C away from the engine client: we decide how the
     container is stopped and removed, and the client must not race us by proxying the signal.
     """
-    _log(argv)
+    import subprocess
+
+    log_argv(argv)
     return subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=engine_env(env_extra), start_new_session=True)

@@ -9,10 +9,6 @@ both agree on the subset.
 
 from __future__ import annotations
 
-import json
-import re
-from functools import lru_cache
-
 TYPE_CHECKING = False  # imported by every cold run; typing costs ~2 ms
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional
@@ -124,6 +120,8 @@ def _string_checks(schema: Dict[str, Any]) -> List[Check]:
     if high is not None:
         checks.append(lambda v: not isinstance(v, str) or len(v) <= high)
     if "pattern" in schema:
+        import re  # only schemas with patterns pay for it (a planned cold run checks params before spawning)
+
         try:
             regex = re.compile(schema["pattern"])
         except (re.error, TypeError):
@@ -151,18 +149,26 @@ def _bound_check(bound: Any, compare: Callable[[Any, Any], bool]) -> Check:
     return lambda v: not _is_number(v) or compare(v, bound)
 
 
-@lru_cache(maxsize=256)
-def _compiled(schema_text: str) -> Optional[Check]:
-    try:
-        return _compile(json.loads(schema_text))
-    except (_Unsupported, RecursionError):
-        return None
+_COMPILED: Dict[str, Optional[Check]] = {}
+
+
+def _compiled(schema: Any) -> Optional[Check]:
+    """The predicate for a schema, cached by its text (None: not decidable here)."""
+    key = repr(schema)
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 256:
+            _COMPILED.clear()
+        try:
+            _COMPILED[key] = _compile(schema)
+        except (_Unsupported, RecursionError):
+            _COMPILED[key] = None
+    return _COMPILED[key]
 
 
 def quick_valid(schema: Any, instance: Any) -> bool:
     """True only when the instance certainly satisfies the schema (False means: ask jsonschema)."""
     try:
-        check = _compiled(json.dumps(schema, sort_keys=True))
+        check = _compiled(schema)
         return check is not None and check(instance)
     except (TypeError, ValueError, RecursionError):
         return False

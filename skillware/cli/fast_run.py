@@ -21,9 +21,10 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Dict, List, Optional, Tuple
 
     from ..audit_log import RunRecord
+    from ..runners.spawn import Spawned
     from ..runners.supervise import Outcome
 
 _VALUE_OPTIONS = ("--params", "--engine", "--runtime", "--policy", "--skills-dir")
@@ -95,7 +96,7 @@ def try_run(argv: List[str]) -> Optional[int]:
 
     key = cold_plan.options_key(args.skill, args.isolated, args.values.get("--engine"), args.values.get("--runtime"),
                                 args.allow_unenforced_limits, args.values.get("--policy"), args.skills_dirs)
-    plan = cold_plan.load(cold_plan.run_key(key))
+    plan = cold_plan.load(key)
     if plan is None:
         return None
     params = _params(args.params)
@@ -120,13 +121,10 @@ def _params(text: Optional[str]) -> Optional[Dict[str, Any]]:
         return {}
     if len(text) > MAX_PARAMS_BYTES:
         return None
-    import json
-
-    def constant(name: str) -> Any:
-        raise ValueError(name)
+    from ..json_strict import loads
 
     try:
-        value = json.loads(text, parse_constant=constant)
+        value = loads(text)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
@@ -143,48 +141,99 @@ def _gc_due(plan: Dict[str, Any]) -> bool:
 
 
 def run_planned(plan: Dict[str, Any], params: Dict[str, Any], pretty: Optional[bool]) -> int:
-    """Run the planned container once; print the result or the one-line error; return the exit code."""
-    from ..audit_log import RunRecord, recorded_at
+    """Run the planned container once; print the result or the one-line error; return the exit code.
+
+    The engine is started first, with builtin modules only (runners/spawn.py); everything else
+    is imported while it sets the container up.
+    """
+    import time
+
     from ..cold_plan import fill_argv
     from ..container_ids import container_name, owner_token, random_uid
     from ..errors import EXIT_INTERRUPTED, SkillwareError
-    from ..result import check_result, result_text
-    from ..runners.outcome import result_of
-    from ..runners.stdin_payload import payload
-    from ..runners.supervise import note_truncation, sigterm_as_exception, supervise
-    from ..terminal_safe import SafeStream
+    from ..runners.spawn import SigtermAsException, spawn_engine
 
-    skill = plan["skill"]
+    started = time.time()
     uid = random_uid()
     name, user, owner = container_name(), f"{uid}:{uid}", owner_token()
     argv = fill_argv(plan["argv"], name, user, owner)
-    stream = SafeStream(sys.stderr.buffer)
     for message in plan["warnings"]:
         _warn(message)
-    record = RunRecord(skill=skill, execution="container")
-    record.engine, record.image, record.argv_hash = plan["engine"], plan["image"], plan["argv_hash"]
-    record.decisions = list(plan["decisions"])
     try:
-        with recorded_at(record, plan["audit_log"], _warn):
-            stdin = payload(plan["manifest_raw"], plan["granted"], plan["envelope"], plan["env_lines"], params, None)
-            with sigterm_as_exception():
-                outcome = supervise(argv, stdin, engine_path=plan["engine_path"], name=name, timeout=plan["timeout"],
-                                    output_cap=plan["output"], stderr_sink=stream.write, stderr_cap=plan["stderr_cap"],
-                                    while_running=lambda: _meanwhile(plan, record))
-            note_truncation(outcome, plan["stderr_cap"], stream.write)
-            record.bytes_out = len(outcome.stdout)
-            record.stderr_truncated = outcome.stderr_total > plan["stderr_cap"]
-            value = result_of(outcome, skill) if outcome.clean else _interpret(plan, outcome, name, user, owner)
-            result = check_result(skill, plan["output_schema"], value)
+        with SigtermAsException():
+            proc = spawn_engine(argv)
+            result = _supervised(plan, params, proc, argv, name, started)
     except SkillwareError as exc:
         _say(f"skillware: {exc.kind} error: {exc.one_line()}")
         return exc.exit_code
     except KeyboardInterrupt:
         _say("skillware: interrupted")
         return EXIT_INTERRUPTED
+    from ..result import result_text
+
     sys.stdout.write(result_text(result, sys.stdout.isatty() if pretty is None else pretty) + "\n")
     sys.stdout.flush()
     return 0
+
+
+def _supervised(plan: Dict[str, Any], params: Dict[str, Any], proc: Spawned, argv: List[str], name: str,
+                started: float) -> Any:
+    """Supervise the started engine process like the full command; the checked result, or its error."""
+    handed_over = False  # from then on supervise() removes the container on every way out
+    try:
+        from ..audit_log import RunRecord, recorded_at
+        from ..result import check_result
+        from ..runners.outcome import result_of
+        from ..runners.stdin_payload import payload
+        from ..runners.supervise import note_truncation, supervise
+        from ..terminal_safe import SafeStream
+
+        skill, cap = plan["skill"], plan["stderr_cap"]
+        stream = SafeStream(sys.stderr.buffer)
+        record = RunRecord(skill=skill, execution="container")
+        record.started = started
+        record.engine, record.image, record.argv_hash = plan["engine"], plan["image"], plan["argv_hash"]
+        record.decisions = list(plan["decisions"])
+        with recorded_at(record, plan["audit_log"], _warn):
+            handed_over = True
+            outcome = supervise(argv, lambda: payload(plan["manifest_raw"], plan["granted"], plan["envelope"],
+                                                      plan["env_lines"], params, None),
+                                engine_path=plan["engine_path"], name=name, timeout=plan["timeout"],
+                                output_cap=plan["output"], stderr_sink=stream.write, stderr_cap=cap,
+                                while_running=lambda: _meanwhile(plan, record), started=proc)
+            note_truncation(outcome, cap, stream.write)
+            record.bytes_out = len(outcome.stdout)
+            record.stderr_truncated = outcome.stderr_total > cap
+            owner = dict(_labels(argv)).get("io.skillware.owner", "")
+            value = result_of(outcome, skill) if outcome.clean else _interpret(plan, outcome, name, argv, owner)
+            return check_result(skill, plan["output_schema"], value)
+    except BaseException as exc:
+        if not handed_over:
+            _abandon(proc, plan["engine_path"], name)
+            from ..runners.spawn import Terminated
+
+            if isinstance(exc, (KeyboardInterrupt, Terminated)):
+                from ..errors import Interrupted
+
+                raise Interrupted("interrupted; the container was removed", "") from exc
+        raise
+
+
+def _abandon(proc: Spawned, engine_path: str, name: str) -> None:
+    """The engine runs but nothing supervises it yet: stop it and remove the container."""
+    from ..runners.supervise import remove_container
+
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    remove_container(engine_path, name)
+    proc.wait()
+
+
+def _labels(argv: List[str]) -> List[Tuple[str, str]]:
+    pairs = [argv[i + 1].partition("=") for i in range(len(argv) - 1) if argv[i] == "--label"]
+    return [(key, value) for key, _, value in pairs]
 
 
 def _meanwhile(plan: Dict[str, Any], record: RunRecord) -> None:
@@ -201,13 +250,14 @@ def _meanwhile(plan: Dict[str, Any], record: RunRecord) -> None:
     import getpass  # noqa: F401
 
 
-def _interpret(plan: Dict[str, Any], outcome: Outcome, name: str, user: str, owner: str) -> Any:
+def _interpret(plan: Dict[str, Any], outcome: Outcome, name: str, argv: List[str], owner: str) -> Any:
     """Anything but a clean exit: the full runner's interpretation, with the spec the plan kept."""
     from ..container_ids import OWNER_LABEL
     from ..container_spec import spec_from_plain
     from ..runners.outcome import interpret
 
     labels = tuple((k, owner if k == OWNER_LABEL else v) for k, v in plan["spec"]["labels"])
+    user = argv[argv.index("--user") + 1]
     return interpret(outcome, spec_from_plain(plan["spec"], name=name, user=user, labels=labels), plan["skill"])
 
 

@@ -3,26 +3,27 @@
 Killing the engine client does not stop a container, so every way out of a run (timeout,
 output cap, Ctrl-C, SIGTERM, an exception of ours) removes the container by its name.
 
-Cold runs import this module before anything else of the runner (see cli/fast_run.py), so it
-imports nothing heavier than subprocess and threading.
+A planned cold run (cli/fast_run.py) imports this module while the engine starts the container.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import threading
 
-from ..engine_cli import run_engine, start_engine
+from ..engine_cli import run_engine
 from ..errors import Interrupted
+from .spawn import SigtermAsException, Spawned, Terminated, spawn_engine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator, Mapping, Optional
+    from typing import Any, Callable, Mapping, Optional, Union
 
     Sink = Callable[[bytes], None]
+
+sigterm_as_exception = SigtermAsException
 
 
 class Outcome:
@@ -58,26 +59,6 @@ def remove_container(engine_path: str, name: str) -> bool:
     return done.returncode == 0
 
 
-class _Interrupt(BaseException):
-    """SIGTERM, turned into an exception so the same cleanup runs as for Ctrl-C."""
-
-
-@contextlib.contextmanager
-def sigterm_as_exception() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Interrupt()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _pump(stream: Any, cap: int, keep: bytearray, sink: Optional[Sink], over: threading.Event,
           totals: list[int], wake: Optional[threading.Event]) -> None:
     """Read a pipe to its end, keeping at most `cap` bytes; set `over` once more arrives."""
@@ -97,20 +78,24 @@ def _pump(stream: Any, cap: int, keep: bytearray, sink: Optional[Sink], over: th
                 wake.set()
 
 
-def supervise(argv: list[str], stdin_bytes: bytes, *, engine_path: str, name: str, timeout: float,
-              output_cap: int, env_extra: Optional[Mapping[str, str]] = None, stderr_sink: Optional[Sink] = None,
-              stderr_cap: int = 1024 * 1024, while_running: Optional[Callable[[], None]] = None) -> Outcome:
+def supervise(argv: list[str], stdin: Union[bytes, Callable[[], bytes]], *, engine_path: str, name: str,
+              timeout: float, output_cap: int, env_extra: Optional[Mapping[str, str]] = None,
+              stderr_sink: Optional[Sink] = None, stderr_cap: int = 1024 * 1024,
+              while_running: Optional[Callable[[], None]] = None, started: Optional[Spawned] = None) -> Outcome:
     """Run the engine process for `argv`; enforce wall time and the output cap; remove on any exit.
 
-    `while_running` is called once the engine process has started: work that need not come
+    `started`: the engine process for `argv`, already spawned by the caller (a planned cold
+    run starts it before importing this module). `stdin` may be a function giving the bytes,
+    called once the process runs. `while_running` is called then too: work that need not come
     before the run (the audit log's bundle hash and image id) overlaps the container's start-up.
     """
     out, err = bytearray(), bytearray()
     out_over, err_over, wake = threading.Event(), threading.Event(), threading.Event()
     out_total, err_total = [0], [0]
-    proc = start_engine(argv, env_extra or {})
+    proc = started if started is not None else spawn_engine(argv, env_extra)
     removed = False
     try:
+        stdin_bytes = stdin() if callable(stdin) else stdin
         threads = [
             threading.Thread(target=_pump, args=(proc.stdout, output_cap, out, None, out_over, out_total, wake),
                              daemon=True),
@@ -128,12 +113,12 @@ def supervise(argv: list[str], stdin_bytes: bytes, *, engine_path: str, name: st
             removed = True
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-        proc.wait()
+        code = proc.wait()
         for thread in threads[:2]:
             thread.join(timeout=10)
-        return Outcome(proc.returncode, bytes(out), bytes(err), err_total[0], timed_out=timed_out,
+        return Outcome(code, bytes(out), bytes(err), err_total[0], timed_out=timed_out,
                        overflow=out_over.is_set())
-    except (KeyboardInterrupt, _Interrupt) as exc:
+    except (KeyboardInterrupt, Terminated) as exc:
         remove_container(engine_path, name)
         removed = True
         raise Interrupted("interrupted; the container was removed", "") from exc
@@ -153,7 +138,7 @@ def note_truncation(outcome: Outcome, stderr_cap: int, stderr_sink: Optional[Sin
                     "bytes]\n".encode())
 
 
-def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+def _feed(proc: Spawned, data: bytes) -> None:
     assert proc.stdin is not None
     with contextlib.suppress(BrokenPipeError, OSError):
         proc.stdin.write(data)
@@ -161,7 +146,7 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
         proc.stdin.close()
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float, stop: threading.Event) -> bool:
+def _wait(proc: Spawned, timeout: float, stop: threading.Event) -> bool:
     """Wait for the process; False on timeout. Returns early when `stop` is set.
 
     A thread blocks in wait() and sets `stop` the moment the process exits: Popen.wait with a

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import signal
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import pexpect
 import pytest
 
 from tests.bundles import write_bundle
-from tests.conftest import Target
+from tests.conftest import Target, as_user
 
 MANIFEST = """\
 name: plan/echo
@@ -28,6 +32,7 @@ container:
   memory: 128m
 """
 SKILL = """\
+import sys
 import time
 from skillware.core.base_skill import BaseSkill
 
@@ -37,6 +42,7 @@ class Skill(BaseSkill):
         if params["text"] == "raise":
             raise ValueError("no")
         if params["text"] == "sleep":
+            print("sleeping", file=sys.stderr, flush=True)
             time.sleep(30)
         return params
 """
@@ -171,3 +177,41 @@ def test_the_stored_argv_is_the_hardened_one(target: Target, tmp_path: Path) -> 
                  ["--name", "<>name<>"], ["--user", "<>user<>"]):
         assert any(argv[i:i + 2] == pair for i in range(len(argv))), pair
     assert "--read-only" in argv and "io.skillware.owner=<>owner<>" in argv
+
+
+def spawn_in_terminal(planned: Planned, params: Any) -> pexpect.spawn:
+    """`skillware run` in a real terminal, with the same environment every time (so plans match)."""
+    target = planned.target
+    args = ["run", *target.extra_args, "--skills-dir", planned.root, "plan/echo", "--params", json.dumps(params)]
+    if target.user is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLWARE_")}
+        env.update(planned.env, SKILLWARE_ENGINE=target.engine)
+        return pexpect.spawn(sys.executable, ["-m", "skillware", *args], env=env, timeout=60, encoding="utf-8")
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in planned.env.items())
+    inner = (f"cd {target.home} && exec env {exports} SKILLWARE_ENGINE={target.engine} "
+             f"PYTHONPATH={target.home}/src:{target.home}/deps /usr/bin/python3 -m skillware "
+             + " ".join(shlex.quote(a) for a in args))
+    argv = as_user(target.user, inner)
+    return pexpect.spawn(argv[0], argv[1:], timeout=60, encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_interrupting_a_planned_run_removes_the_container(target: Target, tmp_path: Path, how: str) -> None:
+    planned = Planned(target, tmp_path)
+    first = spawn_in_terminal(planned, {"text": "ok"})
+    first.expect(pexpect.EOF)
+    first.close()
+    assert first.exitstatus == 0
+    plans = planned.plans()
+    child = spawn_in_terminal(planned, {"text": "sleep"})
+    child.expect("sleeping")
+    if how == "ctrl-c":
+        child.sendintr()
+    else:
+        child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 130 and "interrupted" in (child.before or "")
+    assert planned.plans() == plans, "the interrupted run was not a planned one"
+    assert_no_leftovers(target)
+    assert planned.records()[-1]["exit_kind"] == "interrupted"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from skillware import cold_plan
+from skillware import cold_plan, json_strict
 from skillware.cli.fast_run import parse
 
 KEY = ("k",)
@@ -95,12 +98,13 @@ def test_a_plan_expires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_the_key_covers_the_whole_environment_and_the_working_directory(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     key = cold_plan.run_key(("x",))
+    assert stored(tmp_path, [])
     monkeypatch.setenv("SOME_UNRELATED_VARIABLE", "1")
-    assert cold_plan.run_key(("x",)) != key
+    assert cold_plan.run_key(("x",)) != key and cold_plan.load(KEY) is None
     monkeypatch.delenv("SOME_UNRELATED_VARIABLE")
-    assert cold_plan.run_key(("x",)) == key
+    assert cold_plan.run_key(("x",)) == key and cold_plan.load(KEY) is not None
     monkeypatch.chdir(tmp_path)
-    assert cold_plan.run_key(("x",)) != key
+    assert cold_plan.run_key(("x",)) != key and cold_plan.load(KEY) is None
 
 
 def test_per_run_parts_are_filled_only_where_the_stand_ins_are() -> None:
@@ -150,3 +154,33 @@ def test_the_engine_comes_from_the_environment_as_for_click(monkeypatch: pytest.
     assert args is not None and args.values["--engine"] == "docker"
     monkeypatch.setenv("SKILLWARE_ENGINE", "bogus")
     assert parse(["run", "a/b"]) is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+def json_loads_or_error(text: str) -> Tuple[str, str]:
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        return "ok", repr(json.loads(text, parse_constant=refuse))
+    except (ValueError, RecursionError):
+        return "error", ""
+
+
+def strict_or_error(text: str) -> Tuple[str, str]:
+    try:
+        return "ok", repr(json_strict.loads(text))
+    except (ValueError, RecursionError):
+        return "error", ""
+
+
+@given(st.one_of(json_values.map(json.dumps), json_values.map(lambda v: json.dumps(v, indent=1) + "\n"),
+                 st.text(alphabet='{}[]":,.-+eE0123456789 \t\n\rtrufalsnNIiy\\', max_size=30)))
+@settings(max_examples=400, deadline=None)
+def test_the_strict_reader_agrees_with_json_loads(text: str) -> None:
+    assert strict_or_error(text) == json_loads_or_error(text)
