@@ -62,11 +62,19 @@ def validate_params(manifest: Manifest, params: Any) -> None:
     """Raise ParamsError naming the field when params do not satisfy the manifest's `parameters`."""
     if not isinstance(params, dict):
         raise ParamsError(f"params must be a JSON object, got {type(params).__name__}", "wrap the values in {...}")
-    if quick_valid(manifest.parameters, params):
-        return
-    from .schema_check import problems_from_validation
+    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded, TimeBound
 
-    problems = problems_from_validation(manifest.parameters, params, "params")
+    try:
+        with TimeBound():
+            if quick_valid(manifest.parameters, params):
+                return
+            from .schema_check import problems_from_validation
+
+            problems = problems_from_validation(manifest.parameters, params, "params")
+    except Exceeded:
+        raise ParamsError(f"checking params for {manifest.id} took longer than {SCHEMA_CHECK_SECONDS:g}s: a `pattern` "
+                          "in its `parameters` backtracks catastrophically on this value",
+                          "simplify the pattern (e.g. (a+)+ becomes a+), or pass a shorter value") from None
     if problems:
         first = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -37,15 +37,24 @@ def check_output(manifest: Manifest, value: Any) -> Any:
 
 def check_result(skill_id: str, output: Optional[Any], value: Any) -> Any:
     """check_output for a skill id and its manifest's `output` schema (None: no schema)."""
-    plain = json.loads(to_json_text(value, skill_id))
-    if output is not None and not quick_valid(output, plain):
-        from .schema_check import problems_from_validation
+    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded, TimeBound
 
-        problems = problems_from_validation(output, plain, "result")
-        if problems:
-            first = problems[0]
-            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise BadOutput(f"{skill_id} returned a result that violates its `output` schema: "
-                            f"{first.pointer or '/'}: {first.message}{more}",
-                            "fix the skill, or its manifest's `output`")
+    plain = json.loads(to_json_text(value, skill_id))
+    try:
+        with TimeBound():
+            if output is None or quick_valid(output, plain):
+                return plain
+            from .schema_check import problems_from_validation
+
+            problems = problems_from_validation(output, plain, "result")
+    except Exceeded:
+        raise BadOutput(f"checking the result of {skill_id} took longer than {SCHEMA_CHECK_SECONDS:g}s: a `pattern` in "
+                        "its `output` schema backtracks catastrophically on this result",
+                        "simplify the pattern (e.g. (a+)+ becomes a+)") from None
+    if problems:
+        first = problems[0]
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadOutput(f"{skill_id} returned a result that violates its `output` schema: "
+                        f"{first.pointer or '/'}: {first.message}{more}",
+                        "fix the skill, or its manifest's `output`")
     return plain

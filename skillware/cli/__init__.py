@@ -18,8 +18,10 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Console-script entry point."""
+    from ..time_bound import enable
     from .fast_run import try_run
 
+    enable()  # schema checks in this process are bounded in time (a hostile `pattern` cannot hang it)
     code = try_run(sys.argv[1:])
     if code is None:
         from .main import main as click_main

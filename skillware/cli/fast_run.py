@@ -105,9 +105,14 @@ def try_run(argv: List[str]) -> Optional[int]:
     from ..errors import BundleError
     from ..fast_schema import quick_valid
     from ..runners.preflight import check_readable
+    from ..time_bound import Exceeded, TimeBound
 
-    if not quick_valid(plan["parameters"], params):
-        return None
+    try:
+        with TimeBound():
+            if not quick_valid(plan["parameters"], params):
+                return None
+    except Exceeded:
+        return None  # the full command checks again and reports it
     try:
         check_readable(plan["bundle"])
     except BundleError:

@@ -1,0 +1,55 @@
+"""A manifest's regular expressions run in the host process: a catastrophic `pattern` must not
+hang `skillware` (checked in a real subprocess: the time bound needs its main thread)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.bundles import skill_body
+from tests.expect import one_line_error
+
+MakeBundle = Callable[..., Path]
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+EVIL = "^(a+)+$"   # exponential backtracking on "aaa…ab"
+SLOW_VALUE = "a" * 40 + "b"
+
+
+@pytest.mark.parametrize("where", ["parameters", "nested"])
+def test_a_catastrophic_params_pattern_is_stopped_with_a_params_error(make_bundle: MakeBundle, skills_root: Path,
+                                                                      run_cli: RunCli, where: str) -> None:
+    schema = (f"{{type: object, properties: {{text: {{type: string, pattern: '{EVIL}'}}}}}}" if where == "parameters"
+              else f"{{type: object, properties: {{a: {{type: array, items: {{type: string, pattern: '{EVIL}'}}}}}}}}")
+    make_bundle("evil/params", f"name: evil/params\nparameters: {schema}\n", skill_body("return {}"))
+    value = f'{{"text": "{SLOW_VALUE}"}}' if where == "parameters" else f'{{"a": ["{SLOW_VALUE}"]}}'
+    started = time.monotonic()
+    done = run_cli(["run", "--skills-dir", str(skills_root), "evil/params", "--params", value], timeout=60)
+    assert time.monotonic() - started < 20
+    one_line_error(done.returncode, done.stdout, done.stderr, 2, "params error:", "took longer than 2s",
+                   "backtracks catastrophically")
+
+
+def test_a_catastrophic_output_pattern_is_stopped_with_a_bad_output_error(make_bundle: MakeBundle, skills_root: Path,
+                                                                          run_cli: RunCli) -> None:
+    make_bundle("evil/output", f"name: evil/output\noutput: {{type: object, properties: {{r: {{type: string, "
+                               f"pattern: '{EVIL}'}}}}}}\n", skill_body(f"return {{'r': '{SLOW_VALUE}'}}"))
+    started = time.monotonic()
+    done = run_cli(["run", "--skills-dir", str(skills_root), "evil/output", "--params", "{}"], timeout=60)
+    assert time.monotonic() - started < 20
+    one_line_error(done.returncode, done.stdout, done.stderr, 9, "bad_output error:",
+                   "checking the result of evil/output took longer than 2s")
+
+
+def test_sane_patterns_still_pass_and_fail_as_before(make_bundle: MakeBundle, skills_root: Path,
+                                                     run_cli: RunCli) -> None:
+    make_bundle("sane/slug", "name: sane/slug\nparameters: {type: object, properties: {s: {type: string, "
+                             "pattern: '^[a-z]+(-[a-z]+)*$'}}}\n", skill_body("return params"))
+    ok = run_cli(["run", "--skills-dir", str(skills_root), "sane/slug", "--params", '{"s": "a-b-c"}'])
+    assert ok.returncode == 0 and ok.stdout == '{"s":"a-b-c"}\n'
+    bad = run_cli(["run", "--skills-dir", str(skills_root), "sane/slug", "--params", '{"s": "A"}'])
+    assert bad.returncode == 2 and "does not match" in bad.stderr
