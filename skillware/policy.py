@@ -48,6 +48,8 @@ class Policy:
     # "FILE#/json/pointer" or "built-in default" (see policy_file.policy_sources).
     source: Optional[str] = field(default=None, compare=False)
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Said on stderr by every command that uses the policy (e.g. ./skillware.yaml loosening the user's).
+    notes: Tuple[str, ...] = field(default=(), compare=False)
 
     def requires_isolation(self, skill_id: str) -> bool:
         """True when a require_isolation pattern matches the skill id."""

@@ -130,7 +130,41 @@ def load_policy(path: Optional[str] = None, cwd: Optional[Path] = None,
     location = find_policy_file(path, cwd, env)
     if location.path is None:
         return replace(DEFAULT_POLICY, origins=MappingProxyType({key: BUILT_IN for key in KEYS}))
-    return policy_from_file(location.path, env)
+    policy = policy_from_file(location.path, env)
+    user_file = user_policy_path(env)
+    if location.selected_by == f"./{LOCAL_NAME}" and user_file.exists():
+        try:
+            looser = loosening(policy, policy_from_file(user_file, env))
+        except PolicyError as exc:
+            looser = [f"your policy cannot be read to compare ({exc.one_line()})"]
+        if looser:
+            policy = replace(policy, notes=(f"./{LOCAL_NAME} overrides your policy {user_file} and loosens it: "
+                                            + "; ".join(looser),))
+    return policy
+
+
+def loosening(local: Policy, user: Policy) -> List[str]:
+    """What `local` allows that `user` does not (a working directory's policy file against the user's)."""
+    found = [f"ceilings.{name} {format_limit(name, getattr(local.ceilings, name))} > "
+             f"{format_limit(name, getattr(user.ceilings, name))}"
+             for name in LIMIT_NAMES if getattr(local.ceilings, name) > getattr(user.ceilings, name)]
+    found += [f"{flag}: true" for flag in ("allow_unenforced_limits", "allow_private_egress")
+              if getattr(local, flag) and not getattr(user, flag)]
+    for key in ("allowed_images", "allowed_egress"):
+        extra = [p for p in getattr(local, key) if p not in getattr(user, key) and "*" not in getattr(user, key)]
+        if extra:
+            found.append(f"{key} adds {', '.join(extra)}")
+    if user.allowed_env_vars is not None:
+        extra = ["(any)"] if local.allowed_env_vars is None else [
+            p for p in local.allowed_env_vars if p not in user.allowed_env_vars]
+        if extra:
+            found.append(f"allowed_env_vars adds {', '.join(extra)}")
+    dropped = [p for p in user.require_isolation if p not in local.require_isolation]
+    if dropped:
+        found.append(f"require_isolation drops {', '.join(dropped)}")
+    if local.audit_log != user.audit_log:
+        found.append(f"audit_log moves to {local.audit_log or 'the default place'}")
+    return found
 
 
 def policy_sources(path: Optional[str] = None, cwd: Optional[Path] = None,

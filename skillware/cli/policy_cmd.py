@@ -46,12 +46,15 @@ def show(ctx: click.Context, policy_path: Optional[str], as_json: bool) -> None:
     values = policy_values(effective)
     if as_json:
         click.echo(dumps({"source": effective.source, "selected_by": location.selected_by,
+                          "notes": list(effective.notes),
                           "values": [{"key": key, "value": value, "origin": effective.origins[key]}
                                      for key, value in values.items()]}, pretty=False))
         return
     where = f"{effective.source} (selected by {location.selected_by})" if effective.source else \
         "built-in defaults (no policy file found)"
     click.echo(f"policy: {where}\n")
+    for note in effective.notes:
+        click.echo(f"warning: {note}\n")
     rows = [[key, format_value(key, value), _short_origin(effective.origins[key], effective.source)]
             for key, value in values.items()]
     click.echo(table(rows, ["key", "value", "origin"]))

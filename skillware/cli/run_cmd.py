@@ -52,6 +52,8 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
 
     started = time.time()
     policy = load_policy(policy_path)
+    for note in policy.notes:
+        _warn(note)
     if batch_file is not None:
         if params_spec is not None or dry_run:
             raise UsageError("--batch cannot be combined with --params or --dry-run", "pass params in the batch file")
@@ -67,7 +69,7 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
         click.echo(run_in_container(bundle, manifest, params, engine=engine, runtime=runtime, dry_run=True,
                                     policy=policy, allow_unenforced_limits=allow_unenforced_limits))
         return
-    warnings = []
+    warnings = list(policy.notes)
     if runs_in_container(manifest, policy, isolated) and not isolated and manifest.execution != "container":
         warnings.append(f"policy require_isolation matches {manifest.id}: running it in a container")
         _warn(warnings[-1])

@@ -90,6 +90,36 @@ def test_files_are_never_merged(tmp_path, home):
     assert policy.engine == "docker" and policy.runtime is None
 
 
+def test_a_working_directory_policy_that_loosens_the_users_is_said(tmp_path, home):
+    write(home / ".config" / "skillware" / "policy.yaml", """\
+        ceilings: {memory: 512m, timeout: 60}
+        require_isolation: ["untrusted/*"]
+        allowed_env_vars: [API_KEY]
+        """)
+    local = write(tmp_path / "skillware.yaml", """\
+        ceilings: {memory: 1g, timeout: 30}
+        allow_unenforced_limits: true
+        allowed_egress: ["api.example.org:443"]
+        audit_log: /tmp/elsewhere.jsonl
+        """)
+    policy = load_policy(cwd=tmp_path, env={"HOME": str(home)})
+    (note,) = policy.notes
+    assert note.startswith(f"./skillware.yaml overrides your policy {home}/.config/skillware/policy.yaml")
+    for part in ("ceilings.memory 1g > 512m", "allow_unenforced_limits: true",
+                 "allowed_egress adds api.example.org:443", "allowed_env_vars adds (any)",
+                 "require_isolation drops untrusted/*", "audit_log moves to /tmp/elsewhere.jsonl"):
+        assert part in note
+    assert "timeout" not in note  # 30s is stricter than 60s
+    local.write_text("ceilings: {memory: 128m, timeout: 60}\nrequire_isolation: ['untrusted/*']\n"
+                     "allowed_env_vars: [API_KEY]\n")
+    assert load_policy(cwd=tmp_path, env={"HOME": str(home)}).notes == ()
+
+
+def test_a_working_directory_policy_without_a_user_policy_is_not_said(tmp_path, home):
+    write(tmp_path / "skillware.yaml", "allow_unenforced_limits: true\n")
+    assert load_policy(cwd=tmp_path, env={"HOME": str(home)}).notes == ()
+
+
 def test_xdg_config_home_holds_the_user_policy(tmp_path, home):
     user = write(tmp_path / "xdg" / "skillware" / "policy.yaml", "engine: docker\n")
     policy = load_policy(cwd=tmp_path, env={"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
