@@ -250,7 +250,10 @@ def _meanwhile(plan: Dict[str, Any], record: RunRecord) -> None:
         record.bundle_hash = combined_hash(file_hashes(plan["bundle"]))
     except OSError:
         pass
-    record.image_digest = lookup(plan["engine_path"], plan["image"], plan["image_index"]) or "unknown"
+    try:
+        record.image_digest = lookup(plan["engine_path"], plan["image"], plan["image_index"]) or "unknown"
+    except Exception:  # the id is for the log only: a failed lookup must not fail the run (as in the full path)
+        record.image_digest = "unknown"
     import datetime  # noqa: F401  (RunRecord.to_line, after the run)
     import getpass  # noqa: F401
 
