@@ -177,9 +177,9 @@ def report(results: Dict[str, Dict[str, Dict[str, float]]]) -> str:
         "Cold runs are new containers every time. The first run of a command plans it (bundle, policy,",
         "engine, limits, argv) and stores the plan with every input it came from; later identical runs",
         "check those inputs and start the engine without click or the planner (README: planned cold",
-        "runs). What remains over the engine's own run is CPython's start-up and the console script",
-        "(~13 ms here), the input checks, and the audit log line. Callers in a loop should still use",
-        "warm workers (SkillRunner, `run --batch`): hundreds of times faster than either.",
+        "runs). What remains over the engine's own run is CPython's start-up (~10 ms here), ~3 ms of",
+        "input checks before the engine is spawned, and the audit record after it. Callers in a loop",
+        "should still use warm workers (SkillRunner, `run --batch`): hundreds of times faster.",
     ]
     return "\n".join(lines) + "\n"
 
