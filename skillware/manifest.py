@@ -86,6 +86,7 @@ def known_top_level_keys() -> List[str]:
 def check_document(data: Any, bundle: Bundle) -> List[Problem]:
     """Every problem (and warning) of a parsed manifest document, in file order."""
     from .schema_check import load_schema, problems_from_validation, schema_problems
+    from .schema_safety import schema_safety_problems
 
     file = bundle.display
     if not isinstance(data, dict):
@@ -97,6 +98,7 @@ def check_document(data: Any, bundle: Bundle) -> List[Problem]:
         if isinstance(data.get(key), (dict, bool)):
             problems += schema_problems(data[key], file, f"/{key}")
             problems += _remote_refs(data[key], file, f"/{key}")
+            problems += schema_safety_problems(data[key], file, f"/{key}")
     problems += _consistency_problems(data, bundle)
     problems += [
         Problem(file, f"/{escape_pointer(key)}", f"unknown top-level key {key!r} is ignored",

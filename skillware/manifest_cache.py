@@ -18,6 +18,10 @@ from .bundle import Bundle
 from .cache_paths import cache_root
 from .yaml_limits import MAX_BYTES
 
+# Bumped whenever validation gains a check the schema file does not show (schema_safety.py):
+# manifests cached as valid before it must be checked again.
+CHECKS_VERSION = b"checks-2"
+
 
 def cache_dir() -> Path:
     """Per-user cache folder ($XDG_CACHE_HOME/skillware or ~/.cache/skillware)."""
@@ -29,7 +33,7 @@ def _schema_digest() -> str:
     from . import __version__
 
     schema = (Path(__file__).resolve().parent / "schemas" / "manifest.schema.json").read_bytes()
-    return hashlib.sha256(schema + __version__.encode()).hexdigest()
+    return hashlib.sha256(schema + __version__.encode() + CHECKS_VERSION).hexdigest()
 
 
 def _key(bundle: Bundle) -> Optional[str]:

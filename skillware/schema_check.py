@@ -6,6 +6,7 @@ jsonschema is imported lazily: it costs ~90 ms, and a cached manifest run may ne
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -117,6 +118,12 @@ def problems_from_validation(
     except Unresolvable as exc:
         problems.append(Problem(file, base_pointer, f"{label}schema has a $ref that cannot be resolved: {exc}",
                                 "only local references (#/...) are supported"))
+    except (RecursionError, re.error, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # The schema comes from a skill's manifest: a validator crash on it is that manifest's
+        # problem, said in one line, never a traceback (schema_safety.py refuses the known causes).
+        problems.append(Problem(file, base_pointer, f"{label}the schema cannot check this value "
+                                f"({type(exc).__name__}: {_shorten(str(exc), 120)})",
+                                "fix the manifest's schema; run `skillware validate` on the skill"))
     return problems
 
 
