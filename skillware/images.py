@@ -77,8 +77,12 @@ def image_for(bundle: Bundle, manifest: Manifest, probe: EngineProbe, policy: Po
 def build_skill_image(bundle: Bundle, manifest: Manifest, probe: EngineProbe, tag: str,
                       progress: Optional[Progress] = None) -> str:
     """Build the bundle's Dockerfile into `tag` (no pulls, no network during the build)."""
-    dockerfile = (bundle.path / str(manifest.container.build)).resolve()
-    if bundle.path not in dockerfile.parents or not dockerfile.is_file():
+    try:
+        dockerfile = (bundle.path / str(manifest.container.build)).resolve()
+        usable = bundle.path in dockerfile.parents and dockerfile.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL …
+        usable = False
+    if not usable:
         raise BundleError(f"{bundle.id}: container.build {manifest.container.build!r} is not a file in the bundle",
                           "point container.build at a Dockerfile inside the bundle")
     pull = ["--pull=never"] if probe.name == "podman" else []

@@ -18,10 +18,6 @@ from .bundle import Bundle
 from .cache_paths import cache_root
 from .yaml_limits import MAX_BYTES
 
-# Bumped whenever validation gains a check the schema file does not show (schema_safety.py):
-# manifests cached as valid before it must be checked again.
-CHECKS_VERSION = b"checks-2"
-
 
 def cache_dir() -> Path:
     """Per-user cache folder ($XDG_CACHE_HOME/skillware or ~/.cache/skillware)."""
@@ -33,7 +29,10 @@ def _schema_digest() -> str:
     from . import __version__
 
     schema = (Path(__file__).resolve().parent / "schemas" / "manifest.schema.json").read_bytes()
-    return hashlib.sha256(schema + __version__.encode() + CHECKS_VERSION).hexdigest()
+    from .cold_plan import code_stamp
+
+    # Any change to skillware's own files (a new check, in a development install) is a miss too.
+    return hashlib.sha256(schema + __version__.encode() + repr(code_stamp()).encode()).hexdigest()
 
 
 def _key(bundle: Bundle) -> Optional[str]:

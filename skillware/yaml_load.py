@@ -8,8 +8,9 @@ measured in time linear in the file), and YAML-only types that JSON Schema canno
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import yaml
 
@@ -77,6 +78,20 @@ def _mapping_problems(node: yaml.Node, file: str, pointer: str, seen: set[int]) 
     return problems
 
 
+def _non_finite(value: Any, file: str, pointer: str, seen: Set[int]) -> List[Problem]:
+    """YAML's .nan and .inf: JSON has neither, and NaN passes every `minimum` and every ceiling."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [Problem(file, pointer, f"{value} is not a number JSON allows", "write a finite number")]
+    if id(value) in seen or not isinstance(value, (dict, list)):
+        return []
+    seen.add(id(value))
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    problems: List[Problem] = []
+    for key, child in items:
+        problems += _non_finite(child, file, f"{pointer}/{escape_pointer(str(key))}", seen)
+    return problems
+
+
 def load_yaml_file(path: Path, display: str) -> Tuple[Any, List[Problem]]:
     """Parse a YAML file into JSON-like data; return (data, problems). data is None on failure."""
     try:
@@ -132,7 +147,9 @@ def load_yaml_text(text: str, display: str) -> Tuple[Any, List[Problem]]:
         problems = _mapping_problems(node, display, "", set())
         if problems:
             return None, problems
-        return loader.construct_document(node), []
+        data = loader.construct_document(node)
+        problems = _non_finite(data, display, "", set())
+        return (None, problems) if problems else (data, [])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

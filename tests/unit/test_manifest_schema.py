@@ -298,3 +298,12 @@ def test_valid_manifest_is_cached_under_xdg_cache_home(make_bundle: MakeBundle) 
     cached = list((Path(os.environ["XDG_CACHE_HOME"]) / "skillware" / "manifests").glob("*.json"))
     assert len(cached) == 1
     assert json.loads(cached[0].read_text(encoding="utf-8")) == {"name": "x"}
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_yaml_nan_and_infinity_are_refused_where_json_has_none(make_bundle: MakeBundle, value: str) -> None:
+    manifest = f"name: box\nexecution: container\ncontainer:\n  timeout: {value}\n"
+    problem = only_error(make_bundle, "cat/box", manifest)
+    assert problem.pointer == "/container/timeout" and "is not a number JSON allows" in problem.message
+    nested = f"name: box\nparameters: {{type: object, properties: {{n: {{maximum: {value}}}}}}}\n"
+    assert only_error(make_bundle, "cat/nested", nested).pointer == "/parameters/properties/n/maximum"

@@ -362,3 +362,8 @@ def test_invalid_policy_is_one_line_for_other_commands(tmp_path, monkeypatch):
     assert result.exit_code == EXIT_POLICY
     assert result.stderr.count("\n") == 1 and "skillware: policy error:" in result.stderr
     assert "can never enable host network" in result.stderr
+
+
+def test_a_policy_value_of_nan_is_refused(tmp_path, env):
+    error = refused("ceilings:\n  timeout: .nan\n", tmp_path, env)
+    assert [p.pointer for p in error.problems] == ["/ceilings/timeout"]
