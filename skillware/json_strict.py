@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Optional
 
 _WHITESPACE = " \t\n\r"
 
@@ -46,3 +46,29 @@ def loads(text: str) -> Any:
     if text[end:].strip(_WHITESPACE):
         raise ValueError(f"extra data at character {end}")
     return value
+
+
+def lone_surrogate_at(value: Any, pointer: str = "") -> Optional[str]:
+    """The JSON pointer of the first string (or key) holding a lone surrogate such as "\\ud800", else None.
+
+    JSON's \\u escapes can spell them, but they are not Unicode: no UTF-8 encoder (the skill's
+    stdin, our stdout, the audit log) can write them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return pointer or "/"
+        return None
+    if isinstance(value, dict):
+        for key, child in value.items():
+            where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            found = lone_surrogate_at(key, where) or lone_surrogate_at(child, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = lone_surrogate_at(child, f"{pointer}/{index}")
+            if found:
+                return found
+    return None

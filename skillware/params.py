@@ -58,10 +58,21 @@ def read_params(spec: Optional[str], stdin: Optional[IO[str]] = None) -> Dict[st
     return value
 
 
+def check_unicode(params: Any, source: str = "params") -> None:
+    """Refuse a lone surrogate ("\\ud800"): JSON can spell it, UTF-8 cannot carry it to the skill."""
+    from .json_strict import lone_surrogate_at
+
+    where = lone_surrogate_at(params)
+    if where is not None:
+        raise ParamsError(f"{source}: {where}: a \\u escape that is half of a surrogate pair is not a character",
+                          "send text as valid Unicode (pair \\ud83d with \\ude00, or send the character itself)")
+
+
 def validate_params(manifest: Manifest, params: Any) -> None:
     """Raise ParamsError naming the field when params do not satisfy the manifest's `parameters`."""
     if not isinstance(params, dict):
         raise ParamsError(f"params must be a JSON object, got {type(params).__name__}", "wrap the values in {...}")
+    check_unicode(params)
     from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded, TimeBound
 
     try:

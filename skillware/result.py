@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 def to_json_text(value: Any, skill_id: str) -> str:
     """Compact JSON text for a result, or BadOutput naming what cannot be serialised."""
     try:
-        return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as exc:
         raise BadOutput(f"{skill_id} returned a result that is not JSON-serialisable: {exc}",
                         "return dicts, lists, strings, numbers, booleans and None only") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadOutput(f"{skill_id} returned a string that is not valid Unicode (a lone surrogate at character "
+                        f"{exc.start} of its JSON)", "return text as valid Unicode") from None
+    return text
 
 
 def result_text(value: Any, pretty: bool) -> str:

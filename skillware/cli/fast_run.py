@@ -132,7 +132,9 @@ def _params(text: Optional[str]) -> Optional[Dict[str, Any]]:
         value = loads(text)
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, dict) else None
+    from ..json_strict import lone_surrogate_at
+
+    return value if isinstance(value, dict) and lone_surrogate_at(value) is None else None
 
 
 def _gc_due(plan: Dict[str, Any]) -> bool:

@@ -184,3 +184,9 @@ def strict_or_error(text: str) -> Tuple[str, str]:
 @settings(max_examples=400, deadline=None)
 def test_the_strict_reader_agrees_with_json_loads(text: str) -> None:
     assert strict_or_error(text) == json_loads_or_error(text)
+
+
+def test_lone_surrogates_are_found_in_keys_and_values() -> None:
+    assert json_strict.lone_surrogate_at({"a": ["ok", {"b": "x\ud800"}]}) == "/a/1/b"
+    assert json_strict.lone_surrogate_at({"a/\udc00": 1}) == "/a~1\udc00"
+    assert json_strict.lone_surrogate_at({"a": "\U0001f600", "b": [1, None, True]}) is None

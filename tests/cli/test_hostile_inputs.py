@@ -1,5 +1,6 @@
-"""A manifest's regular expressions run in the host process: a catastrophic `pattern` must not
-hang `skillware` (checked in a real subprocess: the time bound needs its main thread)."""
+"""Inputs that are valid JSON yet hostile to the host process, in a real subprocess: a manifest
+`pattern` that backtracks catastrophically (the time bound needs the CLI's main thread), and
+strings with lone surrogates, which JSON can spell and UTF-8 cannot carry."""
 
 from __future__ import annotations
 
@@ -53,3 +54,18 @@ def test_sane_patterns_still_pass_and_fail_as_before(make_bundle: MakeBundle, sk
     assert ok.returncode == 0 and ok.stdout == '{"s":"a-b-c"}\n'
     bad = run_cli(["run", "--skills-dir", str(skills_root), "sane/slug", "--params", '{"s": "A"}'])
     assert bad.returncode == 2 and "does not match" in bad.stderr
+
+
+def test_params_with_a_lone_surrogate_are_a_params_error(run_cli: RunCli) -> None:
+    done = run_cli(["run", "compliance/example_skill", "--params", '{"text": "a\\ud800b"}'])
+    one_line_error(done.returncode, done.stdout, done.stderr, 2, "params error:", "/text",
+                   "half of a surrogate pair")
+    paired = run_cli(["run", "compliance/example_skill", "--params", '{"text": "\\ud83d\\ude00"}'])
+    assert paired.returncode == 0 and "\U0001f600" in paired.stdout
+
+
+def test_a_result_with_a_lone_surrogate_is_bad_output(make_bundle: MakeBundle, skills_root: Path,
+                                                      run_cli: RunCli) -> None:
+    make_bundle("evil/unicode", "name: evil/unicode\n", skill_body("return {'r': 'a' + chr(0xd800)}"))
+    done = run_cli(["run", "--skills-dir", str(skills_root), "evil/unicode", "--params", "{}"])
+    one_line_error(done.returncode, done.stdout, done.stderr, 9, "bad_output error:", "not valid Unicode")
