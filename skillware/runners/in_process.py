@@ -134,7 +134,7 @@ def load_skill_module(bundle: Bundle, execute_module: bool = True) -> LoadedSkil
                 raise RequirementsError(f"{bundle.id}: skill.py imports {exc.name!r}, which is not installed",
                                         f"pip install {exc.name} (and list it under `requirements`)") from exc
             except (Exception, SystemExit) as exc:  # import-time code failed; SystemExit must not end the host
-                raise SkillRaised(f"{bundle.id}: importing skill.py raised {type(exc).__name__}: {exc}",
+                raise SkillRaised(f"{bundle.id}: importing skill.py raised {type(exc).__name__}: {describe(exc)}",
                                   "run with --debug for the traceback") from exc
         loaded.module = module
         loaded.skill_class = find_skill_class(module, display)
@@ -178,6 +178,14 @@ def check_requirements(manifest: Manifest) -> None:
                                 f"pip install {quoted}")
 
 
+def describe(exc: BaseException) -> str:
+    """The exception's message; the skill's code decides it, so str() itself may fail."""
+    try:
+        return str(exc) or type(exc).__name__
+    except Exception:  # a broken __str__ in the skill's exception class
+        return f"(its message could not be shown: {type(exc).__name__}.__str__ failed)"
+
+
 def run_in_process(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
                    env: Optional[Mapping[str, str]] = None) -> Any:
     """Import (cached) and execute the skill; exceptions from the skill become SkillRaised."""
@@ -192,6 +200,5 @@ def run_in_process(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit too: a skill must not end the host process
-            text = str(exc) or type(exc).__name__
-            raise SkillRaised(f"{bundle.id} raised {type(exc).__name__}: {text}",
+            raise SkillRaised(f"{bundle.id} raised {type(exc).__name__}: {describe(exc)}",
                               "run with --debug for the traceback") from exc

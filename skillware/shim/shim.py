@@ -39,6 +39,14 @@ def skill_classes(module: types.ModuleType, base: type) -> List[type]:
     return [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
 
 
+def _describe(exc: BaseException) -> str:
+    """The exception's message; the skill's code decides it, so str() itself may fail."""
+    try:
+        return str(exc) or type(exc).__name__
+    except Exception:  # a broken __str__ in the skill's exception class
+        return f"(its message could not be shown: {type(exc).__name__}.__str__ failed)"
+
+
 def error_document(kind: str, message: str, error_type: str = "") -> Dict[str, Any]:
     """The contract's failure object (schemas/result.schema.json)."""
     return {"error": {"kind": kind, "type": error_type or kind, "message": message[:4000]},
@@ -90,7 +98,9 @@ def _child(write_fd: int, params: Any, instance: Any) -> None:
             instance = _load_skill()
         result = instance.execute(params)
         try:
-            payload = json.dumps(result, allow_nan=False, ensure_ascii=False)
+            # ASCII on the pipe: a lone surrogate in the result (not UTF-8-encodable) stays an escape
+            # the host can name (bad output) instead of crashing this child.
+            payload = json.dumps(result, allow_nan=False)
             code = 0
         except (TypeError, ValueError, RecursionError) as exc:
             payload = json.dumps(error_document("bad_output", f"result is not JSON-serialisable: {exc}"))
@@ -99,7 +109,7 @@ def _child(write_fd: int, params: Any, instance: Any) -> None:
         if os.environ.get("SKILLWARE_DEBUG") == "1":
             traceback.print_exc(file=sys.stderr)
         kind = "resource_limit" if isinstance(exc, MemoryError) else "skill_error"
-        payload = json.dumps(error_document(kind, str(exc) or type(exc).__name__, type(exc).__name__))
+        payload = json.dumps(error_document(kind, _describe(exc), type(exc).__name__))
         code = 1
     data = payload.encode("utf-8")
     view = memoryview(data)
@@ -257,7 +267,7 @@ def _serve_call(instance: Any, params: Dict[str, Any]) -> Dict[str, Any]:
             traceback.print_exc(file=sys.stderr)
         limited = isinstance(exc, MemoryError) or _counter(_PIDS_FILES, "max") > pids_before
         kind = "resource_limit" if limited else "skill_error"
-        return {"ok": False, **error_document(kind, str(exc) or type(exc).__name__, type(exc).__name__)}
+        return {"ok": False, **error_document(kind, _describe(exc), type(exc).__name__)}
     try:
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -289,8 +299,8 @@ def serve() -> int:
                 instance = instance or _load_skill()
                 response = _serve_call(instance, params)
             except Exception as exc:  # the skill could not even be imported
-                response = {"ok": False, **error_document("skill_error", str(exc), type(exc).__name__)}
-        responses.write(json.dumps(response, ensure_ascii=False) + "\n")
+                response = {"ok": False, **error_document("skill_error", _describe(exc), type(exc).__name__)}
+        responses.write(json.dumps(response) + "\n")  # ASCII: see _child
         responses.flush()
     return 0
 

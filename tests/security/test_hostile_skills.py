@@ -514,6 +514,20 @@ def test_raising_skill_exits_1(target):
     assert len(lines) == 1 and "RuntimeError" in lines[0] and "hostile failure on purpose" in lines[0], done.stderr
 
 
+def test_an_exception_that_cannot_be_printed_is_still_one_line(target):
+    done = run(target, "bad_str")
+    assert done.returncode == 1 and done.stdout == "", (done.returncode, done.stderr)
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1 and "Unprintable" in lines[0] and "could not be shown" in lines[0], done.stderr
+
+
+def test_a_result_utf8_cannot_carry_is_bad_output(target):
+    done = run(target, "surrogate")
+    assert done.returncode == 9 and done.stdout == "", (done.returncode, done.stderr)
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1 and "not valid Unicode" in lines[0], done.stderr
+
+
 # --- 11. leftovers (keep last: runs after every test above) ---------------------------------------
 
 
