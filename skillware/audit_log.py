@@ -163,6 +163,9 @@ def parse_since(text: str) -> datetime.datetime:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     now = datetime.datetime.now(datetime.timezone.utc)
     if text[:-1].isdigit() and text[-1:] in units:
-        return now - datetime.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+        try:
+            return now - datetime.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+        except OverflowError:
+            return datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)  # further back than any record
     value = datetime.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)

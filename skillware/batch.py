@@ -7,10 +7,35 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 from .errors import SkillwareError
-from .params import parse_json
+from .params import MAX_PARAMS_BYTES, parse_json
+
+TOO_LONG = None  # what bounded_lines() yields for a line longer than the limit
 
 
-def _line_result(call: Callable[[Dict[str, Any]], Any], number: int, line: str) -> Dict[str, Any]:
+def bounded_lines(lines: Iterable[str], limit: int = MAX_PARAMS_BYTES) -> Iterator[Optional[str]]:
+    """The lines of a file or stream, each at most `limit` characters; a longer one is skipped and
+    yields None (`--batch /dev/zero` is one endless line: it must not be read into memory)."""
+    readline = getattr(lines, "readline", None)
+    if readline is None:
+        yield from lines
+        return
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith("\n"):
+            while True:  # the rest of this line, in bounded pieces
+                rest = readline(limit + 1)
+                if not rest or rest.endswith("\n"):
+                    break
+            yield TOO_LONG
+        else:
+            yield line
+
+
+def _line_result(call: Callable[[Dict[str, Any]], Any], number: int, line: Optional[str]) -> Dict[str, Any]:
+    if line is TOO_LONG:
+        return _error("params", f"line {number}: longer than {MAX_PARAMS_BYTES:,} characters", 2)
     try:
         params = parse_json(line, f"line {number}")
         if not isinstance(params, dict):
@@ -40,8 +65,8 @@ def run_batch(call: Callable[[Dict[str, Any]], Any], lines: Iterable[str], jobs:
                     progress()
                 yield json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
-        for index, line in enumerate(lines):
-            pending[index] = pool.submit(_line_result, call, index + 1, line.rstrip("\r\n"))
+        for index, line in enumerate(bounded_lines(lines)):
+            pending[index] = pool.submit(_line_result, call, index + 1, None if line is None else line.rstrip("\r\n"))
             # bound the work in flight so a huge file never sits in memory as futures
             if len(pending) >= jobs * 4:
                 yield from drain(block=True)

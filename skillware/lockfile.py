@@ -25,12 +25,19 @@ def lock_path(env: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = Non
     return Path(env["SKILLWARE_LOCK"]) if env.get("SKILLWARE_LOCK") else (cwd or Path.cwd()) / LOCK_NAME
 
 
+MAX_LOCK_BYTES = 64 * 1024 * 1024
+
+
 def read_lock(path: Path) -> Optional[Dict[str, Any]]:
     """The lock document, or None when there is no lock file."""
+    from .bounded_read import Unreadable, read_regular_file
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAX_LOCK_BYTES).decode("utf-8", "replace")
     except FileNotFoundError:
         return None
+    except Unreadable as exc:
+        raise PolicyError(f"{path}: {exc}", "re-create it with `skillware lock --all`") from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read: {exc.strerror or exc}", "fix its permissions") from None
     try:

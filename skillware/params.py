@@ -37,12 +37,14 @@ def read_params(spec: Optional[str], stdin: Optional[IO[str]] = None) -> Dict[st
         stream = stdin if stdin is not None else sys.stdin
         text, source = stream.read(MAX_PARAMS_BYTES + 1), "params from stdin"
     elif spec.startswith("@"):
+        from .bounded_read import Unreadable, read_regular_file
+
         path = Path(spec[1:])
         source = f"params file {path}"
         try:
-            if path.stat().st_size > MAX_PARAMS_BYTES:
-                raise ParamsError(f"{source} is larger than {MAX_PARAMS_BYTES:,} bytes", "pass less data")
-            text = path.read_text(encoding="utf-8")
+            text = read_regular_file(path, MAX_PARAMS_BYTES).decode("utf-8")
+        except Unreadable as exc:
+            raise ParamsError(f"{source}: {exc}", "name a regular JSON file (or use - for stdin)") from None
         except OSError as exc:
             raise ParamsError(f"{source}: cannot read: {exc.strerror or exc}", "check the path after @") from None
         except UnicodeDecodeError:

@@ -94,12 +94,13 @@ def _non_finite(value: Any, file: str, pointer: str, seen: Set[int]) -> List[Pro
 
 def load_yaml_file(path: Path, display: str) -> Tuple[Any, List[Problem]]:
     """Parse a YAML file into JSON-like data; return (data, problems). data is None on failure."""
+    from .bounded_read import Unreadable, read_regular_file
+
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, [Problem(display, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}",
-                                  "a manifest holds metadata; move data into the bundle's data/ folder")]
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_BYTES)
+    except Unreadable as exc:
+        return None, [Problem(display, "", str(exc), "name a regular YAML file of at most "
+                              f"{MAX_BYTES // 1024:,} KiB (a manifest holds metadata; data goes in data/)")]
     except OSError as exc:
         return None, [Problem(display, "", f"cannot read: {exc.strerror or exc}", "check the path and permissions")]
     try:
