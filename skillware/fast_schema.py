@@ -13,6 +13,8 @@ TYPE_CHECKING = False  # imported by every cold run; typing costs ~2 ms
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional
 
+    from .problem import Problem
+
     Check = Callable[[Any], bool]
 
 _ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly",
@@ -172,3 +174,23 @@ def quick_valid(schema: Any, instance: Any) -> bool:
         return check is not None and check(instance)
     except (TypeError, ValueError, RecursionError):
         return False
+
+
+def problems_for(schema: Any, instance: Any, label: str) -> List[Problem]:
+    """[] when the instance is valid, else every problem jsonschema finds; all of it under the
+    CLI's time bound (time_bound.Exceeded: a manifest `pattern` backtracks catastrophically)."""
+    from .time_bound import TimeBound
+
+    with TimeBound():
+        if quick_valid(schema, instance):
+            return []
+        from .schema_check import problems_from_validation
+
+        return problems_from_validation(schema, instance, label)
+
+
+def summary(problems: List[Problem]) -> str:
+    """The first problem as `/pointer: message`, and how many more there are."""
+    first = problems[0]
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{first.pointer or '/'}: {first.message}{more}"

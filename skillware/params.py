@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Dict, Optional
 
 from .errors import ParamsError
-from .fast_schema import quick_valid
+from .fast_schema import problems_for, summary
 from .manifest import Manifest
 
 MAX_PARAMS_BYTES = 64 * 1024 * 1024
@@ -75,21 +75,14 @@ def validate_params(manifest: Manifest, params: Any) -> None:
     if not isinstance(params, dict):
         raise ParamsError(f"params must be a JSON object, got {type(params).__name__}", "wrap the values in {...}")
     check_unicode(params)
-    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded, TimeBound
+    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded
 
     try:
-        with TimeBound():
-            if quick_valid(manifest.parameters, params):
-                return
-            from .schema_check import problems_from_validation
-
-            problems = problems_from_validation(manifest.parameters, params, "params")
+        problems = problems_for(manifest.parameters, params, "params")
     except Exceeded:
         raise ParamsError(f"checking params for {manifest.id} took longer than {SCHEMA_CHECK_SECONDS:g}s: a `pattern` "
                           "in its `parameters` backtracks catastrophically on this value",
                           "simplify the pattern (e.g. (a+)+ becomes a+), or pass a shorter value") from None
     if problems:
-        first = problems[0]
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        hint = first.hint or f"see `skillware info {manifest.id}` for the parameters"
-        raise ParamsError(f"invalid params for {manifest.id}: {first.pointer or '/'}: {first.message}{more}", hint)
+        hint = problems[0].hint or f"see `skillware info {manifest.id}` for the parameters"
+        raise ParamsError(f"invalid params for {manifest.id}: {summary(problems)}", hint)

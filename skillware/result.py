@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .errors import BadOutput
-from .fast_schema import quick_valid
+from .fast_schema import problems_for, summary
 
 TYPE_CHECKING = False  # imported by every cold run; typing costs ~2 ms
 if TYPE_CHECKING:
@@ -43,24 +43,18 @@ def check_output(manifest: Manifest, value: Any) -> Any:
 
 def check_result(skill_id: str, output: Optional[Any], value: Any) -> Any:
     """check_output for a skill id and its manifest's `output` schema (None: no schema)."""
-    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded, TimeBound
+    from .time_bound import SCHEMA_CHECK_SECONDS, Exceeded
 
     plain = json.loads(to_json_text(value, skill_id))
+    if output is None:
+        return plain
     try:
-        with TimeBound():
-            if output is None or quick_valid(output, plain):
-                return plain
-            from .schema_check import problems_from_validation
-
-            problems = problems_from_validation(output, plain, "result")
+        problems = problems_for(output, plain, "result")
     except Exceeded:
         raise BadOutput(f"checking the result of {skill_id} took longer than {SCHEMA_CHECK_SECONDS:g}s: a `pattern` in "
                         "its `output` schema backtracks catastrophically on this result",
                         "simplify the pattern (e.g. (a+)+ becomes a+)") from None
     if problems:
-        first = problems[0]
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise BadOutput(f"{skill_id} returned a result that violates its `output` schema: "
-                        f"{first.pointer or '/'}: {first.message}{more}",
+        raise BadOutput(f"{skill_id} returned a result that violates its `output` schema: {summary(problems)}",
                         "fix the skill, or its manifest's `output`")
     return plain
