@@ -22,7 +22,11 @@ def main() -> None:
     from .fast_run import try_run
 
     enable()  # schema checks in this process are bounded in time (a hostile `pattern` cannot hang it)
-    code = try_run(sys.argv[1:])
+    try:
+        code = try_run(sys.argv[1:])
+    except KeyboardInterrupt:  # before any engine started: nothing to clean up
+        sys.stderr.write("skillware: interrupted\n")
+        code = 130
     if code is None:
         from .main import main as click_main
 
