@@ -18,6 +18,7 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Console-script entry point."""
+    from ..errors import EXIT_INTERRUPTED
     from ..time_bound import enable
     from .fast_run import try_run
 
@@ -26,7 +27,7 @@ def main() -> None:
         code = try_run(sys.argv[1:])
     except KeyboardInterrupt:  # before any engine started: nothing to clean up
         sys.stderr.write("skillware: interrupted\n")
-        code = 130
+        code = EXIT_INTERRUPTED
     if code is None:
         from .main import main as click_main
 
