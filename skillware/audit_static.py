@@ -303,7 +303,21 @@ def manifest_findings(manifest: Manifest, policy: Policy, bundle_path: Path) -> 
                            (", ".join(manifest.requirements) or "none")))
     if manifest.container.build:
         out += dockerfile_findings(bundle_path / manifest.container.build, manifest.container.build)
-    return out
+    return out + pattern_findings(manifest)
+
+
+def pattern_findings(manifest: Manifest) -> List[Finding]:
+    """Schema patterns that repeat a repetition: they backtrack exponentially on a mismatch."""
+    from .schema_safety import nested_repetition, patterns_of
+
+    risky = [(where, pattern) for block in ("parameters", "output")
+             for where, pattern in patterns_of(getattr(manifest, block), f"/{block}") if nested_repetition(pattern)]
+    if not risky:
+        return [finding("schema.pattern", None, "pass", "no schema pattern repeats a repetition")]
+    return [finding("schema.pattern", None, "warn", f"{where}: {pattern!r} repeats a repetition: on a value that "
+                    "does not match it backtracks exponentially (the CLI stops a check after 2 s; library callers "
+                    "wait); drop the outer repetition, e.g. (a+)+ becomes a+", file="manifest.yaml", severity="medium")
+            for where, pattern in risky]
 
 
 def egress_findings(manifest: Manifest, policy: Policy) -> List[Finding]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .json_pointer import escape_pointer
 from .problem import Problem
@@ -26,28 +26,9 @@ _IN_PLACE_ONE = ("not", "if", "then", "else")
 
 def schema_safety_problems(schema: Any, file: str, pointer: str) -> List[Problem]:
     """Unusable patterns and value-less `$ref` loops in a manifest's `parameters` or `output`."""
-    return _pattern_problems(schema, file, pointer, set()) + _ref_loop_problems(schema, file, pointer)
-
-
-def _pattern_problems(node: Any, file: str, pointer: str, seen: Set[int]) -> List[Problem]:
-    if id(node) in seen:  # YAML aliases can make a document refer to itself
-        return []
-    seen.add(id(node))
-    found: List[Problem] = []
-    if isinstance(node, dict):
-        if isinstance(node.get("pattern"), str):
-            found += _regex_problem(node["pattern"], file, f"{pointer}/pattern")
-        if isinstance(node.get("patternProperties"), dict):
-            for key in node["patternProperties"]:
-                if isinstance(key, str):
-                    found += _regex_problem(key, file, f"{pointer}/patternProperties/{escape_pointer(key)}")
-        for key, value in node.items():
-            if key not in _DATA_KEYWORDS:
-                found += _pattern_problems(value, file, f"{pointer}/{escape_pointer(str(key))}", seen)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            found += _pattern_problems(item, file, f"{pointer}/{index}", seen)
-    return found
+    patterns = [problem for where, pattern in patterns_of(schema, pointer)
+                for problem in _regex_problem(pattern, file, where)]
+    return patterns + _ref_loop_problems(schema, file, pointer)
 
 
 def _regex_problem(pattern: str, file: str, pointer: str) -> List[Problem]:
@@ -149,3 +130,87 @@ def _unescape_fragment(fragment: str) -> str:
     from urllib.parse import unquote
 
     return unquote(fragment)
+
+
+def nested_repetition(pattern: str) -> bool:
+    """True when a repeated group can match using only a repetition inside it, as in `(a+)+`,
+    `(\\w+\\s?)*` or `(.*)+`: the regex engine then tries every way to split a run between the
+    iterations, exponentially many on a value that does not match. A heuristic for reviewers:
+    `(a|aa)+` backtracks too and is not found; `[a-z]+(-[a-z]+)*` is fine and is not flagged."""
+    try:
+        try:
+            from re import _parser as sre_parse  # type: ignore[attr-defined]
+        except ImportError:  # Python < 3.11
+            import sre_parse
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = sre_parse.parse(pattern)
+    except Exception:  # not a regex at all: schema_safety_problems reports that
+        return False
+    return _risky(list(parsed), sre_parse)
+
+
+def _risky(items: List[Any], sre: Any) -> bool:
+    consts = sre._constants if hasattr(sre, "_constants") else sre
+    repeats = (consts.MAX_REPEAT, consts.MIN_REPEAT)
+    for op, av in items:
+        if op in repeats:
+            low, high, body = av
+            if high > 1 and _only_a_repetition(list(body), consts, repeats):
+                return True
+            if _risky(list(body), sre):
+                return True
+        elif op == consts.SUBPATTERN and _risky(list(av[-1]), sre):
+            return True
+        elif op == consts.BRANCH and any(_risky(list(branch), sre) for branch in av[1]):
+            return True
+    return False
+
+
+def _only_a_repetition(items: List[Any], consts: Any, repeats: Tuple[Any, ...]) -> bool:
+    """The body matches with one variable repetition and nothing else that must consume text."""
+    while len(items) == 1 and items[0][0] == consts.SUBPATTERN:
+        items = list(items[0][1][-1])
+    needed = [(op, av) for op, av in items if _min_width(op, av, consts, repeats) > 0]
+    variable = [(op, av) for op, av in items if op in repeats and av[1] > av[0] and av[1] > 1]
+    if not variable:
+        return False
+    return not needed or (len(needed) == 1 and needed[0] in variable)
+
+
+def _min_width(op: Any, av: Any, consts: Any, repeats: Tuple[Any, ...]) -> int:
+    if op in repeats:
+        return int(av[0]) * sum(_min_width(o, a, consts, repeats) for o, a in av[2])
+    if op == consts.SUBPATTERN:
+        return sum(_min_width(o, a, consts, repeats) for o, a in av[-1])
+    if op == consts.BRANCH:
+        return min(sum(_min_width(o, a, consts, repeats) for o, a in branch) for branch in av[1])
+    if op in (consts.AT, consts.ASSERT, consts.ASSERT_NOT, consts.GROUPREF):
+        return 0
+    return 1
+
+
+def patterns_of(schema: Any, pointer: str) -> List[Tuple[str, str]]:
+    """(JSON pointer, pattern) of every `pattern` and `patternProperties` key in a schema."""
+    found: List[Tuple[str, str]] = []
+    seen: Set[int] = set()
+
+    def walk(node: Any, at: str) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.append((f"{at}/pattern", node["pattern"]))
+            if isinstance(node.get("patternProperties"), dict):
+                found.extend((f"{at}/patternProperties/{escape_pointer(k)}", k)
+                             for k in node["patternProperties"] if isinstance(k, str))
+            for key, value in node.items():
+                if key not in _DATA_KEYWORDS:
+                    walk(value, f"{at}/{escape_pointer(str(key))}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{at}/{index}")
+
+    walk(schema, pointer)
+    return found

@@ -10,7 +10,7 @@ import pytest
 from skillware.bundle import resolve
 from skillware.errors import ManifestError
 from skillware.manifest import load_manifest
-from skillware.schema_safety import schema_safety_problems
+from skillware.schema_safety import nested_repetition, schema_safety_problems
 
 MakeBundle = Callable[..., Path]
 
@@ -71,3 +71,26 @@ def test_the_manifest_is_refused_with_the_file_and_pointer(make_bundle: MakeBund
     with pytest.raises(ManifestError) as caught:
         load_manifest(resolve("evil/loop", [skills_root]))
     assert "manifest.yaml: /output/$defs/a: `$ref` loop that never reaches a value" in caught.value.one_line()
+
+
+@pytest.mark.parametrize("pattern, risky", [
+    ("(a+)+", True), ("^(a+)+$", True), (r"(\w+\s?)+$", True), ("(.*)*", True), ("(?:x*)+", True),
+    (r"([a-z]+\.?)+$", True), ("(a{1,5}){2,}", True),
+    ("^[a-z]+(-[a-z]+)*$", False), (r"(\d{3})+", False), ("a+", False), ("^[^@]+@[^@]+$", False),
+    (r"^(\s*,\s*\w+)+$", False), ("(ab?)+", False), ("(?P<x", False),
+])
+def test_nested_repetition_is_found_for_reviewers(pattern: str, risky: bool) -> None:
+    assert nested_repetition(pattern) is risky
+
+
+def test_audit_warns_about_a_pattern_that_repeats_a_repetition(make_bundle: MakeBundle, skills_root: Path) -> None:
+    from skillware.audit_static import pattern_findings
+
+    make_bundle("rev/pat", "name: rev/pat\nparameters: {type: object, properties: {s: {type: string, "
+                           "pattern: '^([a-z]+ ?)+$'}}}\noutput: {type: object, properties: {r: {pattern: '^a+$'}}}\n")
+    (warned,) = pattern_findings(load_manifest(resolve("rev/pat", [skills_root])))
+    assert warned.status == "warn" and warned.severity == "medium"
+    assert warned.message.startswith("/parameters/properties/s/pattern: '^([a-z]+ ?)+$' repeats a repetition")
+    make_bundle("rev/fine", "name: rev/fine\nparameters: {type: object, properties: {s: {pattern: '^[a-z]+$'}}}\n")
+    (passed,) = pattern_findings(load_manifest(resolve("rev/fine", [skills_root])))
+    assert passed.status == "pass"
