@@ -37,9 +37,13 @@ class SkillwareError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
-        """The single line the CLI prints on stderr."""
+        """The message and hint on one line."""
         text = self.message.replace("\n", " ").strip()
         return f"{text} ({self.hint})" if self.hint else text
+
+    def stderr_line(self) -> str:
+        """The line every CLI path prints for this error on stderr."""
+        return f"skillware: {self.kind} error: {self.one_line()}"
 
 
 # --- usage: bad input from the caller (exit 2) --------------------------------------------------

@@ -110,7 +110,7 @@ def build_tools(roots: Sequence[Path], warn: Callable[[str], None]) -> List[McpT
 def error_line(exc: BaseException) -> str:
     """The line `skillware run` prints for this error on stderr."""
     if isinstance(exc, SkillwareError):
-        return f"skillware: {exc.kind} error: {exc.one_line()}"
+        return exc.stderr_line()
     detail = " ".join(str(exc).split())
     return f"skillware: internal error: {type(exc).__name__}{': ' + detail if detail else ''}"
 

@@ -171,7 +171,7 @@ def run_planned(plan: Dict[str, Any], params: Dict[str, Any], pretty: Optional[b
             proc = spawn_engine(argv)
             result = _supervised(plan, params, proc, argv, name, started)
     except SkillwareError as exc:
-        _say(f"skillware: {exc.kind} error: {exc.one_line()}")
+        _say(exc.stderr_line())
         return exc.exit_code
     except KeyboardInterrupt:
         _say("skillware: interrupted")

@@ -79,7 +79,7 @@ def report(exc: SkillwareError, ctx: click.Context) -> None:
     """Print one line on stderr (and the traceback with --debug)."""
     if debug_enabled(ctx):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    click.echo(f"skillware: {exc.kind} error: {exc.one_line()}", err=True)
+    click.echo(exc.stderr_line(), err=True)
 
 
 def debug_enabled(ctx: click.Context) -> bool:
