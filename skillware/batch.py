@@ -7,7 +7,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 from .errors import SkillwareError
-from .params import MAX_PARAMS_BYTES, parse_json
+from .json_strict import MAX_PARAMS_BYTES
+from .params import parse_json
 
 TOO_LONG = None  # what bounded_lines() yields for a line longer than the limit
 

@@ -11,6 +11,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
 
+# The largest params document skillware reads (--params, @file, stdin, a batch line); here so
+# the planned-run path (cli/fast_run.py) shares it without importing params.py.
+MAX_PARAMS_BYTES = 64 * 1024 * 1024
 _WHITESPACE = " \t\n\r"
 
 

@@ -9,9 +9,8 @@ from typing import IO, Any, Dict, Optional
 
 from .errors import ParamsError
 from .fast_schema import problems_for, summary
+from .json_strict import MAX_PARAMS_BYTES
 from .manifest import Manifest
-
-MAX_PARAMS_BYTES = 64 * 1024 * 1024
 
 
 def _reject_constant(name: str) -> Any:

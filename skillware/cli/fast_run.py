@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 _VALUE_OPTIONS = ("--params", "--engine", "--runtime", "--policy", "--skills-dir")
 _ENGINES = ("podman", "docker")
-MAX_PARAMS_BYTES = 64 * 1024 * 1024
 
 
 class Args:
@@ -124,16 +123,14 @@ def _params(text: Optional[str]) -> Optional[Dict[str, Any]]:
     """Inline params as the full command reads them; None for anything it would report."""
     if text is None:
         return {}
+    from ..json_strict import MAX_PARAMS_BYTES, loads, lone_surrogate_at
+
     if len(text) > MAX_PARAMS_BYTES:
         return None
-    from ..json_strict import loads
-
     try:
         value = loads(text)
     except (ValueError, RecursionError):
         return None
-    from ..json_strict import lone_surrogate_at
-
     return value if isinstance(value, dict) and lone_surrogate_at(value) is None else None
 
 
@@ -169,7 +166,7 @@ def run_planned(plan: Dict[str, Any], params: Dict[str, Any], pretty: Optional[b
     try:
         with SigtermAsException():
             proc = spawn_engine(argv)
-            result = _supervised(plan, params, proc, argv, name, started)
+            result = _supervised(plan, params, proc, argv, (name, user, owner), started)
     except SkillwareError as exc:
         _say(exc.stderr_line())
         return exc.exit_code
@@ -183,9 +180,12 @@ def run_planned(plan: Dict[str, Any], params: Dict[str, Any], pretty: Optional[b
     return 0
 
 
-def _supervised(plan: Dict[str, Any], params: Dict[str, Any], proc: Spawned, argv: List[str], name: str,
-                started: float) -> Any:
-    """Supervise the started engine process like the full command; the checked result, or its error."""
+def _supervised(plan: Dict[str, Any], params: Dict[str, Any], proc: Spawned, argv: List[str],
+                identity: Tuple[str, str, str], started: float) -> Any:
+    """Supervise the started engine process like the full command; the checked result, or its error.
+
+    `identity`: the container's name, user and owner token, as filled into `argv`."""
+    name = identity[0]
     handed_over = False  # from then on supervise() removes the container on every way out
     try:
         from ..audit_log import RunRecord, recorded_at
@@ -211,8 +211,7 @@ def _supervised(plan: Dict[str, Any], params: Dict[str, Any], proc: Spawned, arg
             note_truncation(outcome, cap, stream.write)
             record.bytes_out = len(outcome.stdout)
             record.stderr_truncated = outcome.stderr_total > cap
-            owner = dict(_labels(argv)).get("io.skillware.owner", "")
-            value = result_of(outcome, skill) if outcome.clean else _interpret(plan, outcome, name, argv, owner)
+            value = result_of(outcome, skill) if outcome.clean else _interpret(plan, outcome, identity)
             return check_result(skill, plan["output_schema"], value)
     except BaseException as exc:
         if not handed_over:
@@ -238,11 +237,6 @@ def _abandon(proc: Spawned, engine_path: str, name: str) -> None:
     proc.wait()
 
 
-def _labels(argv: List[str]) -> List[Tuple[str, str]]:
-    pairs = [argv[i + 1].partition("=") for i in range(len(argv) - 1) if argv[i] == "--label"]
-    return [(key, value) for key, _, value in pairs]
-
-
 def _meanwhile(plan: Dict[str, Any], record: RunRecord) -> None:
     """While the container starts: what the audit record needs, and the imports its line needs."""
     from ..bundle_hash import combined_hash, file_hashes
@@ -260,14 +254,14 @@ def _meanwhile(plan: Dict[str, Any], record: RunRecord) -> None:
     import getpass  # noqa: F401
 
 
-def _interpret(plan: Dict[str, Any], outcome: Outcome, name: str, argv: List[str], owner: str) -> Any:
+def _interpret(plan: Dict[str, Any], outcome: Outcome, identity: Tuple[str, str, str]) -> Any:
     """Anything but a clean exit: the full runner's interpretation, with the spec the plan kept."""
     from ..container_ids import OWNER_LABEL
     from ..container_spec import spec_from_plain
     from ..runners.outcome import interpret
 
+    name, user, owner = identity
     labels = tuple((k, owner if k == OWNER_LABEL else v) for k, v in plan["spec"]["labels"])
-    user = argv[argv.index("--user") + 1]
     return interpret(outcome, spec_from_plain(plan["spec"], name=name, user=user, labels=labels), plan["skill"])
 
 
