@@ -59,8 +59,17 @@ def options_key(skill: str, isolated: bool, engine: Optional[str], runtime: Opti
     return (skill, bool(isolated), engine, runtime, bool(allow_unenforced_limits), policy_path, tuple(skills_dirs))
 
 
+_STAMP: List[Tuple[int, int, int]] = []   # once per process: the manifest cache and plans both ask
+
+
 def code_stamp() -> Tuple[int, int, int]:
     """(files, bytes, newest mtime) of skillware's own files: a plan never outlives a code change."""
+    if not _STAMP:
+        _STAMP.append(_walk_stamp())
+    return _STAMP[0]
+
+
+def _walk_stamp() -> Tuple[int, int, int]:
     count = total = newest = 0
     for dirpath, dirnames, filenames in os.walk(_PACKAGE_DIR):
         dirnames[:] = [d for d in dirnames if d not in ("__pycache__", "skills")]
@@ -102,11 +111,14 @@ def which(name: str) -> Optional[str]:
 def observe(kind: str, path: str) -> Any:
     """The current value of one fact."""
     if kind == "bytes":
+        from .bounded_read import Unreadable, read_regular_file  # a FIFO there must not block the check
+
         try:
-            with open(path, "rb") as handle:
-                return handle.read(MAX_FACT_BYTES + 1)
+            return read_regular_file(path, MAX_FACT_BYTES)
         except FileNotFoundError:
             return None
+        except Unreadable as exc:
+            return ("unreadable", str(exc))
         except OSError as exc:
             return ("unreadable", exc.errno)
     if kind == "node":

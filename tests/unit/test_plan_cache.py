@@ -65,6 +65,14 @@ def test_any_changed_fact_is_a_miss(tmp_path: Path, change: str) -> None:
     assert cold_plan.load(KEY) is None
 
 
+def test_a_fifo_where_a_file_was_is_a_miss_not_a_wait(tmp_path: Path) -> None:
+    policy = old_file(tmp_path / "skillware.yaml", "ceilings: {}\n")
+    assert stored(tmp_path, [("bytes", str(policy))])
+    policy.unlink()
+    os.mkfifo(policy)  # opening it for reading would wait for a writer
+    assert cold_plan.load(KEY) is None
+
+
 def test_inputs_changed_around_planning_time_are_never_stored(tmp_path: Path) -> None:
     fresh = tmp_path / "manifest.yaml"
     fresh.write_text("name: a/b\n")
