@@ -14,6 +14,8 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]  # what `signal` wraps; `signal` imports enum (~2 ms)
 import _thread
 
+from .signal_scope import HandlerScope
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
@@ -44,17 +46,14 @@ class TimeBound:
 
     def __init__(self, seconds: float = SCHEMA_CHECK_SECONDS) -> None:
         self.seconds = seconds
-        self._previous: Any = None
-        self._active = False
+        self._handler = HandlerScope(int(_signal.SIGALRM), _expire)
 
     def __enter__(self) -> TimeBound:
-        if _main_thread is not None and _thread.get_ident() == _main_thread:
-            self._previous = _signal.signal(_signal.SIGALRM, _expire)
+        if _main_thread is not None and _thread.get_ident() == _main_thread and self._handler.__enter__().active:
             _signal.setitimer(_signal.ITIMER_REAL, self.seconds)
-            self._active = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._active:
+        if self._handler.active:
             _signal.setitimer(_signal.ITIMER_REAL, 0)
-            _signal.signal(_signal.SIGALRM, _signal.SIG_DFL if self._previous is None else self._previous)
+            self._handler.__exit__()

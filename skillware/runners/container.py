@@ -20,8 +20,9 @@ from ..manifest import Manifest
 from ..policy import DEFAULT_POLICY, Policy
 from .outcome import interpret
 from .preflight import check_readable
+from .spawn import SigtermAsException
 from .stdin_payload import granted_values, payload
-from .supervise import Outcome, note_truncation, remove_container, sigterm_as_exception, supervise
+from .supervise import Outcome, note_truncation, remove_container, supervise
 
 Sink = Callable[[bytes], None]
 LockedEntry = Tuple[Dict[str, Any], Path]
@@ -107,7 +108,7 @@ def run_in_container(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],
     if not spec.limits_enforced and warn is not None:
         warn(next(d for d in spec.decisions if "NOT enforced" in d))
     stdin_bytes = stdin_bytes_for(manifest, spec, params, env)
-    with sigterm_as_exception():
+    with SigtermAsException():
         outcome = execute_with_egress(spec, argv, stdin_bytes, stderr_sink, policy.stderr_cap, record, on_egress)
     note_truncation(outcome, policy.stderr_cap, stderr_sink)
     if record is not None:

@@ -15,10 +15,10 @@ import _thread
 import os
 
 from ..engine_cli import engine_env, log_argv
+from ..signal_scope import HandlerScope
 
-SIG_DFL, SIGKILL, SIGPIPE, SIGTERM, SIGXFSZ = (int(_signal.SIG_DFL), int(_signal.SIGKILL), int(_signal.SIGPIPE),
-                                               int(_signal.SIGTERM), int(_signal.SIGXFSZ))
-set_handler = _signal.signal
+SIGKILL, SIGPIPE, SIGTERM, SIGXFSZ = (int(_signal.SIGKILL), int(_signal.SIGPIPE), int(_signal.SIGTERM),
+                                      int(_signal.SIGXFSZ))
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,17 +89,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
-class SigtermAsException:
-    """Within the block, SIGTERM raises Terminated (only the main thread can set handlers)."""
+class SigtermAsException(HandlerScope):
+    """Within the block, SIGTERM raises Terminated (in the main thread; elsewhere nothing changes)."""
 
-    def __enter__(self) -> SigtermAsException:
-        try:
-            self._previous: Any = set_handler(SIGTERM, _raise_terminated)
-            self._installed = True
-        except ValueError:  # not the main thread: leave the process's handler alone
-            self._installed = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            set_handler(SIGTERM, SIG_DFL if self._previous is None else self._previous)
+    def __init__(self) -> None:
+        super().__init__(SIGTERM, _raise_terminated)

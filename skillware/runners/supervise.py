@@ -15,15 +15,13 @@ import threading
 
 from ..engine_cli import run_engine
 from ..errors import Interrupted
-from .spawn import SigtermAsException, Spawned, Terminated, spawn_engine
+from .spawn import Spawned, Terminated, spawn_engine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping, Optional, Union
 
     Sink = Callable[[bytes], None]
-
-sigterm_as_exception = SigtermAsException
 
 
 class Outcome:
