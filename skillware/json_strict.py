@@ -7,6 +7,8 @@ CPython has no C scanner, json.loads itself is used.
 
 from __future__ import annotations
 
+from .json_pointer import escape_pointer
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional
@@ -65,7 +67,7 @@ def lone_surrogate_at(value: Any, pointer: str = "") -> Optional[str]:
         return None
     if isinstance(value, dict):
         for key, child in value.items():
-            where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            where = f"{pointer}/{escape_pointer(str(key))}"
             found = lone_surrogate_at(key, where) or lone_surrogate_at(child, where)
             if found:
                 return found

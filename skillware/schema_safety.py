@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from .json_pointer import escape_pointer
+from .json_pointer import escape_pointer, unescape_pointer
 from .problem import Problem
 
 # Values of these are data, not schemas: a "pattern" key inside them means nothing.
@@ -44,18 +44,14 @@ def _regex_problem(pattern: str, file: str, pointer: str) -> List[Problem]:
 
 def _ref_loop_problems(root: Any, file: str, pointer: str) -> List[Problem]:
     """`$ref`s to nothing, then the first loop of same-value steps, if any."""
-    edges: Dict[str, List[str]] = {}
-    nodes: Dict[str, Any] = {}
-    _collect(root, "", nodes, edges, set())
-    dangling = []
-    for at, node in nodes.items():
-        ref = node.get("$ref")
-        local = isinstance(ref, str) and (ref == "#" or ref.startswith("#/"))
-        if local and not _exists(root, _unescape_fragment(ref[1:])):
-            dangling.append(Problem(file, f"{pointer}{at}/$ref", f"`$ref` {ref!r} points at nothing in the schema",
-                                    "point it at a subschema of the same `parameters`/`output` (e.g. #/$defs/name)"))
+    nodes = dict(_subschemas(root, ""))
+    targets = {at: _local_ref(node) for at, node in nodes.items()}
+    dangling = [Problem(file, f"{pointer}{at}/$ref", f"`$ref` {nodes[at]['$ref']!r} points at nothing in the schema",
+                        "point it at a subschema of the same `parameters`/`output` (e.g. #/$defs/name)")
+                for at, target in targets.items() if target is not None and not _exists(root, target)]
     if dangling:
         return dangling
+    edges = {at: _same_value_steps(at, node) for at, node in nodes.items()}
     state: Dict[str, int] = {}   # 1: on the current path, 2: done
 
     def visit(at: str, path: List[str]) -> Optional[List[str]]:
@@ -81,41 +77,51 @@ def _ref_loop_problems(root: Any, file: str, pointer: str) -> List[Problem]:
     return []
 
 
-def _collect(node: Any, at: str, nodes: Dict[str, Any], edges: Dict[str, List[str]], seen: Set[int]) -> None:
-    """Every subschema by its pointer (relative to the root), and its same-value steps."""
-    if id(node) in seen:  # YAML aliases: each object is looked at once
-        return
-    if isinstance(node, list):
+def _subschemas(schema: Any, pointer: str) -> Iterator[Tuple[str, Dict[Any, Any]]]:
+    """(pointer, mapping) of the schema and every mapping below it, each object once (YAML aliases
+    can make a document refer to itself); the values of data keywords (enum, const …) are skipped."""
+    seen: Set[int] = set()
+    stack: List[Tuple[str, Any]] = [(pointer, schema)]
+    while stack:
+        at, node = stack.pop()
+        if id(node) in seen or not isinstance(node, (dict, list)):
+            continue
         seen.add(id(node))
-        for index, item in enumerate(node):
-            _collect(item, f"{at}/{index}", nodes, edges, seen)
-        return
-    if not isinstance(node, dict):
-        return
-    seen.add(id(node))
-    nodes[at] = node
-    steps: List[str] = []
+        if isinstance(node, list):
+            stack.extend((f"{at}/{index}", item) for index, item in reversed(list(enumerate(node))))
+            continue
+        yield at, node
+        stack.extend((f"{at}/{escape_pointer(str(key))}", value) for key, value in reversed(list(node.items()))
+                     if key not in _DATA_KEYWORDS)
+
+
+def _local_ref(node: Dict[Any, Any]) -> Optional[str]:
+    """The JSON pointer a `$ref` of this document leads to ("#name" anchors are not followed)."""
     ref = node.get("$ref")
-    if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")):  # "#name" anchors are not followed
-        steps.append(_unescape_fragment(ref[1:]))
+    if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")):
+        from urllib.parse import unquote
+
+        return unquote(ref[1:])
+    return None
+
+
+def _same_value_steps(at: str, node: Dict[Any, Any]) -> List[str]:
+    """The subschemas that apply to the same value as the one at `at`."""
+    target = _local_ref(node)
+    steps = [target] if target is not None else []
     for key in _IN_PLACE_LISTS:
         if isinstance(node.get(key), list):
             steps += [f"{at}/{key}/{i}" for i in range(len(node[key]))]
-    for key in _IN_PLACE_ONE:
-        if key in node:
-            steps.append(f"{at}/{key}")
+    steps += [f"{at}/{key}" for key in _IN_PLACE_ONE if key in node]
     if isinstance(node.get("dependentSchemas"), dict):
         steps += [f"{at}/dependentSchemas/{escape_pointer(str(k))}" for k in node["dependentSchemas"]]
-    edges[at] = steps
-    for key, value in node.items():
-        if key not in _DATA_KEYWORDS:
-            _collect(value, f"{at}/{escape_pointer(str(key))}", nodes, edges, seen)
+    return steps
 
 
 def _exists(root: Any, target: str) -> bool:
     node = root
     for token in target.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
+        token = unescape_pointer(token)
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -123,13 +129,6 @@ def _exists(root: Any, target: str) -> bool:
         else:
             return False
     return True
-
-
-def _unescape_fragment(fragment: str) -> str:
-    """`#/$defs/a%20b` → `/$defs/a b` (the pointer as _collect spells it)."""
-    from urllib.parse import unquote
-
-    return unquote(fragment)
 
 
 def nested_repetition(pattern: str) -> bool:
@@ -147,22 +146,19 @@ def nested_repetition(pattern: str) -> bool:
             parsed = sre_parse.parse(pattern)
     except Exception:  # not a regex at all: schema_safety_problems reports that
         return False
-    return _risky(list(parsed), sre_parse)
+    constants = getattr(sre_parse, "_constants", sre_parse)  # 3.11+ keeps them apart
+    return _risky(list(parsed), constants, (constants.MAX_REPEAT, constants.MIN_REPEAT))
 
 
-def _risky(items: List[Any], sre: Any) -> bool:
-    consts = sre._constants if hasattr(sre, "_constants") else sre
-    repeats = (consts.MAX_REPEAT, consts.MIN_REPEAT)
+def _risky(items: List[Any], consts: Any, repeats: Tuple[Any, ...]) -> bool:
     for op, av in items:
         if op in repeats:
-            low, high, body = av
-            if high > 1 and _only_a_repetition(list(body), consts, repeats):
+            high, body = av[1], list(av[2])
+            if (high > 1 and _only_a_repetition(body, consts, repeats)) or _risky(body, consts, repeats):
                 return True
-            if _risky(list(body), sre):
-                return True
-        elif op == consts.SUBPATTERN and _risky(list(av[-1]), sre):
+        elif op == consts.SUBPATTERN and _risky(list(av[-1]), consts, repeats):
             return True
-        elif op == consts.BRANCH and any(_risky(list(branch), sre) for branch in av[1]):
+        elif op == consts.BRANCH and any(_risky(list(branch), consts, repeats) for branch in av[1]):
             return True
     return False
 
@@ -193,24 +189,10 @@ def _min_width(op: Any, av: Any, consts: Any, repeats: Tuple[Any, ...]) -> int:
 def patterns_of(schema: Any, pointer: str) -> List[Tuple[str, str]]:
     """(JSON pointer, pattern) of every `pattern` and `patternProperties` key in a schema."""
     found: List[Tuple[str, str]] = []
-    seen: Set[int] = set()
-
-    def walk(node: Any, at: str) -> None:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, dict):
-            if isinstance(node.get("pattern"), str):
-                found.append((f"{at}/pattern", node["pattern"]))
-            if isinstance(node.get("patternProperties"), dict):
-                found.extend((f"{at}/patternProperties/{escape_pointer(k)}", k)
-                             for k in node["patternProperties"] if isinstance(k, str))
-            for key, value in node.items():
-                if key not in _DATA_KEYWORDS:
-                    walk(value, f"{at}/{escape_pointer(str(key))}")
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{at}/{index}")
-
-    walk(schema, pointer)
+    for at, node in _subschemas(schema, pointer):
+        if isinstance(node.get("pattern"), str):
+            found.append((f"{at}/pattern", node["pattern"]))
+        if isinstance(node.get("patternProperties"), dict):
+            found += [(f"{at}/patternProperties/{escape_pointer(k)}", k)
+                      for k in node["patternProperties"] if isinstance(k, str)]
     return found
