@@ -91,14 +91,9 @@ class RunRecord:
                 "stderr_truncated": self.stderr_truncated, "egress": list(self.egress)}
 
 
-def append(record: RunRecord, policy: Optional[Policy]) -> Optional[str]:
-    """Append the record; return an error text instead of raising (a log failure must be seen,
-    but must not turn a finished run into a failed one)."""
-    return append_to(record, log_file(policy.audit_log if policy is not None else None))
-
-
-def append_to(record: RunRecord, path: str) -> Optional[str]:
-    """append() to the log file at `path`."""
+def append(record: RunRecord, path: str) -> Optional[str]:
+    """Append the record to the log at `path`; return an error text instead of raising (a log
+    failure must be seen, but must not turn a finished run into a failed one)."""
     import json
 
     try:
@@ -118,7 +113,7 @@ def append_to(record: RunRecord, path: str) -> Optional[str]:
 def recorded(record: RunRecord, policy: Optional[Policy],
              warn: Optional[Callable[[str], None]] = None) -> Iterator[RunRecord]:
     """Append `record` when the block ends, however it ends (the error's kind is recorded)."""
-    with recorded_at(record, log_file(policy.audit_log if policy is not None else None), warn) as same:
+    with recorded_at(record, str(log_path(policy)), warn) as same:
         yield same
 
 
@@ -133,7 +128,7 @@ def recorded_at(record: RunRecord, path: str, warn: Optional[Callable[[str], Non
         raise
     finally:
         record.finish(error)
-        problem = append_to(record, path)
+        problem = append(record, path)
         if problem and warn is not None:
             warn(problem)
 
