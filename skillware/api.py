@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from .bundle import Bundle, resolve, skill_roots
 from .manifest import Manifest, load_manifest
@@ -12,10 +12,7 @@ from .policy import Policy
 from .result import check_output
 
 if TYPE_CHECKING:
-    from .container_spec import ContainerSpec
-    from .engine import EngineProbe
-
-    PlanSink = Callable[[EngineProbe, ContainerSpec, List[str], Sequence[str]], None]
+    from .runners.container import PlanSink
 
 
 def prepare(skill: str, skills_dirs: Sequence[str] = ()) -> Tuple[Bundle, Manifest]:

@@ -20,7 +20,6 @@ from .policy_file import policy_candidates
 from .runners.gc import GC_INTERVAL_SECONDS, stamp_path
 
 PlanKeyOptions = Tuple[Any, ...]
-options_key = cold_plan.options_key
 
 
 class PlanRecorder:

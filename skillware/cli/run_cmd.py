@@ -70,12 +70,14 @@ def run(ctx: click.Context, skill: str, params_spec: Optional[str], pretty: Opti
                                     policy=policy, allow_unenforced_limits=allow_unenforced_limits))
         return
     warnings = list(policy.notes)
-    if runs_in_container(manifest, policy, isolated) and not isolated and manifest.execution != "container":
+    container = runs_in_container(manifest, policy, isolated)
+    if container and not isolated and manifest.execution != "container":
         warnings.append(f"policy require_isolation matches {manifest.id}: running it in a container")
         _warn(warnings[-1])
     recorder = None
-    if runs_in_container(manifest, policy, isolated) and not debug_enabled(ctx):
-        from ..cold_plan_make import PlanRecorder, options_key
+    if container and not debug_enabled(ctx):
+        from ..cold_plan import options_key
+        from ..cold_plan_make import PlanRecorder
 
         key = options_key(skill, isolated, engine, runtime, allow_unenforced_limits, policy_path,
                           all_skills_dirs(ctx, skills_dirs))
