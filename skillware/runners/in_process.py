@@ -23,7 +23,7 @@ from ..bundle import Bundle
 from ..core.base_skill import BaseSkill
 from ..errors import BundleError, RequirementsError, SkillRaised
 from ..manifest import Manifest
-from ..shim.shim import skill_classes
+from ..shim.shim import describe, skill_classes
 
 _LOCK = threading.RLock()
 
@@ -176,14 +176,6 @@ def check_requirements(manifest: Manifest) -> None:
         quoted = " ".join(f"'{m}'" if any(c in m for c in "<>=!; ") else m for m in missing)
         raise RequirementsError(f"{manifest.id} needs packages that are not installed: {', '.join(missing)}",
                                 f"pip install {quoted}")
-
-
-def describe(exc: BaseException) -> str:
-    """The exception's message; the skill's code decides it, so str() itself may fail."""
-    try:
-        return str(exc) or type(exc).__name__
-    except Exception:  # a broken __str__ in the skill's exception class
-        return f"(its message could not be shown: {type(exc).__name__}.__str__ failed)"
 
 
 def run_in_process(bundle: Bundle, manifest: Manifest, params: Dict[str, Any],

@@ -39,8 +39,9 @@ def skill_classes(module: types.ModuleType, base: type) -> List[type]:
     return [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
 
 
-def _describe(exc: BaseException) -> str:
-    """The exception's message; the skill's code decides it, so str() itself may fail."""
+def describe(exc: BaseException) -> str:
+    """The exception's message; the skill's code decides it, so str() itself may fail (shared with
+    the host's in-process runner)."""
     try:
         return str(exc) or type(exc).__name__
     except Exception:  # a broken __str__ in the skill's exception class
@@ -109,7 +110,7 @@ def _child(write_fd: int, params: Any, instance: Any) -> None:
         if os.environ.get("SKILLWARE_DEBUG") == "1":
             traceback.print_exc(file=sys.stderr)
         kind = "resource_limit" if isinstance(exc, MemoryError) else "skill_error"
-        payload = json.dumps(error_document(kind, _describe(exc), type(exc).__name__))
+        payload = json.dumps(error_document(kind, describe(exc), type(exc).__name__))
         code = 1
     data = payload.encode("utf-8")
     view = memoryview(data)
@@ -267,7 +268,7 @@ def _serve_call(instance: Any, params: Dict[str, Any]) -> Dict[str, Any]:
             traceback.print_exc(file=sys.stderr)
         limited = isinstance(exc, MemoryError) or _counter(_PIDS_FILES, "max") > pids_before
         kind = "resource_limit" if limited else "skill_error"
-        return {"ok": False, **error_document(kind, _describe(exc), type(exc).__name__)}
+        return {"ok": False, **error_document(kind, describe(exc), type(exc).__name__)}
     try:
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -299,7 +300,7 @@ def serve() -> int:
                 instance = instance or _load_skill()
                 response = _serve_call(instance, params)
             except Exception as exc:  # the skill could not even be imported
-                response = {"ok": False, **error_document("skill_error", _describe(exc), type(exc).__name__)}
+                response = {"ok": False, **error_document("skill_error", describe(exc), type(exc).__name__)}
         responses.write(json.dumps(response) + "\n")  # ASCII: see _child
         responses.flush()
     return 0
