@@ -43,3 +43,13 @@ def skill_body(statement: str) -> str:
         "    def execute(self, params):\n"
         f"        {statement}\n"
     )
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """YAML whose aliases expand to 9**levels strings (an alias bomb)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    previous = "a"
+    for name in "bcdefghijk"[: levels - 1]:
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from typing import Callable, List
 
 import pytest
 
-from tests.bundles import skill_body
+from tests.bundles import billion_laughs, skill_body
 from tests.expect import one_line_error
 
 MakeBundle = Callable[..., Path]
@@ -124,10 +124,7 @@ def test_info_json_parses(run_cli: RunCli, entry_point: List[str]) -> None:
 
 
 def test_validate_alias_bomb_fails_fast(run_cli: RunCli, make_bundle: MakeBundle, skills_root: Path) -> None:
-    lines = ["name: x", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for previous, name in zip("abcdefgh", "bcdefghi"):
-        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
-    make_bundle("cat/x", "\n".join(lines) + "\n")
+    make_bundle("cat/x", "name: x\n" + billion_laughs())
     start = time.monotonic()
     done = run_cli(["--skills-dir", str(skills_root), "validate", "cat/x"])
     assert time.monotonic() - start < 2

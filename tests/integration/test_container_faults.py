@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundles import skill_body
+
 pytestmark = pytest.mark.container
 
 
@@ -40,8 +42,7 @@ def test_stdout_that_is_not_json_is_bad_output(target, tmp_path):
 
 def test_result_violating_output_schema_is_bad_output(target, tmp_path):
     manifest = "execution: container\noutput: {type: object, required: [n]}\n"
-    skill = ("from skillware.core.base_skill import BaseSkill\n"
-             "class S(BaseSkill):\n    def execute(self, params):\n        return {'m': 1}\n")
+    skill = skill_body("return {'m': 1}")
     folder = write_bundle(tmp_path, "bad/schema", manifest, {"skill.py": skill})
     done = target.cli(["run", *target.extra_args, str(target.place_bundle(folder))])
     assert done.returncode == 9
@@ -49,8 +50,7 @@ def test_result_violating_output_schema_is_bad_output(target, tmp_path):
 
 
 def test_non_serialisable_result_in_a_container_is_bad_output(target, tmp_path):
-    skill = ("from skillware.core.base_skill import BaseSkill\n"
-             "class S(BaseSkill):\n    def execute(self, params):\n        return {1, 2}\n")
+    skill = skill_body("return {1, 2}")
     folder = write_bundle(tmp_path, "bad/set", "execution: container\n", {"skill.py": skill})
     done = target.cli(["run", *target.extra_args, str(target.place_bundle(folder))])
     assert done.returncode == 9, done.stderr
@@ -58,8 +58,7 @@ def test_non_serialisable_result_in_a_container_is_bad_output(target, tmp_path):
 
 
 def test_skill_error_in_a_container_exits_1_with_the_message(target, tmp_path):
-    skill = ("from skillware.core.base_skill import BaseSkill\n"
-             "class S(BaseSkill):\n    def execute(self, params):\n        raise ValueError('no such thing')\n")
+    skill = skill_body("raise ValueError('no such thing')")
     folder = write_bundle(tmp_path, "bad/raises", "execution: container\n", {"skill.py": skill})
     done = target.cli(["run", *target.extra_args, str(target.place_bundle(folder))])
     assert done.returncode == 1
@@ -139,8 +138,7 @@ def test_gvisor_skill_runs_under_runsc_on_rootful_podman(target, tmp_path):
 
 def test_dockerfile_skill_is_built_once_and_reused(target, tmp_path):
     dockerfile = "FROM localhost/skillware-python:3.11\nRUN echo built > /built.txt\n"
-    skill = ("from skillware.core.base_skill import BaseSkill\n"
-             "class S(BaseSkill):\n    def execute(self, params):\n        return open('/built.txt').read().strip()\n")
+    skill = skill_body("return open('/built.txt').read().strip()")
     folder = target.place_bundle(write_bundle(tmp_path, "img/built", "execution: container\ncontainer: "
                                               "{build: Dockerfile}\n", {"skill.py": skill, "Dockerfile": dockerfile}))
     first = target.cli(["build", str(folder)], timeout=600)

@@ -6,15 +6,7 @@ import time
 from pathlib import Path
 
 from skillware.yaml_load import MAX_BYTES, load_yaml_file, load_yaml_text
-
-
-def billion_laughs(levels: int = 9) -> str:
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    previous = "a"
-    for name in "bcdefghijk"[: levels - 1]:
-        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
-        previous = name
-    return "\n".join(lines) + "\n"
+from tests.bundles import billion_laughs
 
 
 def test_alias_bomb_is_refused_in_under_two_seconds() -> None:
