@@ -90,34 +90,29 @@ def find_policy_file(path: Optional[str] = None, cwd: Optional[Path] = None,
                      env: Optional[Mapping[str, str]] = None) -> PolicyLocation:
     """The first policy file in precedence order; an explicitly named file must exist."""
     env = os.environ if env is None else env
-    cwd = Path.cwd() if cwd is None else cwd
-    for chosen, how in _named_policy(path, env):
-        if chosen:
-            file = _expand(chosen, env, cwd)
-            if not file.exists():
-                raise PolicyError(f"{chosen}: policy file not found (named by {how})",
-                                  f"create it, or fix the path in {how}")
-            return PolicyLocation(file, how)
-    for file, how in ((cwd / LOCAL_NAME, f"./{LOCAL_NAME}"), (user_policy_path(env), "user config")):
+    for file, how, named in _candidates(path, Path.cwd() if cwd is None else cwd, env):
         if file.exists():
             return PolicyLocation(file, how)
+        if named:
+            raise PolicyError(f"{named}: policy file not found (named by {how})",
+                              f"create it, or fix the path in {how}")
     return PolicyLocation(None, "built-in defaults")
 
 
-def _named_policy(path: Optional[str], env: Mapping[str, str]) -> List[Tuple[str, str]]:
-    """(path, what named it) for --policy and $SKILLWARE_POLICY, in precedence order."""
-    return [(chosen, how) for chosen, how in ((path, "--policy"), (env.get(POLICY_ENV), POLICY_ENV)) if chosen]
+def _candidates(path: Optional[str], cwd: Path, env: Mapping[str, str]) -> List[Tuple[Path, str, str]]:
+    """(file, what selects it, its name as given when named) in precedence order: a file named by
+    --policy or $SKILLWARE_POLICY alone, else ./skillware.yaml and the user's."""
+    for chosen, how in ((path, "--policy"), (env.get(POLICY_ENV), POLICY_ENV)):
+        if chosen:
+            return [(_expand(chosen, env, cwd), how, chosen)]
+    return [(cwd / LOCAL_NAME, f"./{LOCAL_NAME}", ""), (user_policy_path(env), "user config", "")]
 
 
 def policy_candidates(path: Optional[str] = None, cwd: Optional[Path] = None,
                       env: Optional[Mapping[str, str]] = None) -> List[Path]:
-    """Every file find_policy_file() may read, in order: the named one, else ./skillware.yaml and the user's."""
+    """Every file find_policy_file() may read, in order."""
     env = os.environ if env is None else env
-    cwd = Path.cwd() if cwd is None else cwd
-    named = _named_policy(path, env)
-    if named:
-        return [_expand(named[0][0], env, cwd)]
-    return [cwd / LOCAL_NAME, user_policy_path(env)]
+    return [file for file, _, _ in _candidates(path, Path.cwd() if cwd is None else cwd, env)]
 
 
 def load_policy(path: Optional[str] = None, cwd: Optional[Path] = None,
